@@ -1,0 +1,98 @@
+"""Shared fixtures: a real Livy server for the integration tests.
+
+The session-scoped `livy_stack` starts the real LivyServer (livy/livyctl.py up) on a free loopback
+port with its own run dir and lakehouse under pytest's tmp dir, so a developer's `make up` server
+and lakehouse are never touched, and stops it (and every spark-submit it started) at the end.
+Set LIVY_TEST_URL to run the integration tests against an already running server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LIVYCTL = REPO / "livy" / "livyctl.py"
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+@dataclass(frozen=True)
+class LivyStack:
+    url: str
+    env: dict[str, str]  # what the server runs with (LIVY_HOME, SPARK_CONF_DIR, LAKEHOUSE_DIR, ...)
+    run_dir: Path | None
+    started_here: bool
+
+    @property
+    def staging_dir(self) -> Path:
+        return Path(self.env["LIVY_STAGING_DIR"])
+
+    @property
+    def lakehouse_dir(self) -> Path:
+        return Path(self.env["LAKEHOUSE_DIR"])
+
+    @property
+    def server_log(self) -> Path:
+        return Path(self.env["LIVY_LOG_DIR"]) / "livy-server.out"
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.run_dir / "livy-server.pid").read_text())
+        except (OSError, TypeError, ValueError):
+            return None
+
+    def livyctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run_livyctl(self.ctl_env, *args, check=check)
+
+    @property
+    def ctl_env(self) -> dict[str, str]:
+        return {k: self.env[k] for k in ("LIVY_RUN_DIR", "LIVY_PORT", "LAKEHOUSE_DIR") if k in self.env}
+
+    def stage(self, path: Path) -> str:
+        """Copy a local script into the whitelisted staging dir; return its file: URL."""
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        target = self.staging_dir / path.name
+        target.write_bytes(path.read_bytes())
+        return target.as_uri()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_livyctl(extra_env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, **extra_env, "PYTHON": sys.executable}
+    proc = subprocess.run([sys.executable, str(LIVYCTL), *args], env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"livyctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def livy_stack(tmp_path_factory) -> LivyStack:
+    remote = os.environ.get("LIVY_TEST_URL")
+    if remote:
+        yield LivyStack(url=remote.rstrip("/"), env=dict(os.environ), run_dir=None, started_here=False)
+        return
+    base = tmp_path_factory.mktemp("stack")
+    ctl_env = {
+        "LIVY_RUN_DIR": str(base / "livy-run"),
+        "LAKEHOUSE_DIR": str(base / "lakehouse"),
+        "LIVY_PORT": str(free_port()),
+    }
+    run_livyctl(ctl_env, "up", "--wait", "120")
+    env = {**json.loads(run_livyctl(ctl_env, "env", "--json").stdout), **ctl_env}
+    stack = LivyStack(url=env["LIVY_URL"], env=env, run_dir=Path(ctl_env["LIVY_RUN_DIR"]), started_here=True)
+    try:
+        yield stack
+    finally:
+        run_livyctl(ctl_env, "down", check=False)

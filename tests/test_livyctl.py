@@ -1,0 +1,71 @@
+"""livy/livyctl.py's pure checks: the Scala-mix guard and config rendering."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from tests.conftest import LIVYCTL
+
+spec = importlib.util.spec_from_file_location("livyctl", LIVYCTL)
+livyctl = importlib.util.module_from_spec(spec)
+sys.modules["livyctl"] = livyctl
+spec.loader.exec_module(livyctl)
+
+
+def make_jars(tmp_path, names):
+    for n in names:
+        (tmp_path / n).write_bytes(b"")
+    return tmp_path
+
+
+def test_single_scala_version_is_accepted(tmp_path):
+    jars = make_jars(tmp_path, ["livy-server-0.9.0-incubating.jar", "livy-core_2.12-0.9.0-incubating.jar",
+                                "scala-library-2.12.18.jar", "json4s-ast_2.12-3.7.0-M11.jar"])
+    assert livyctl.check_server_classpath(jars) == "2.12"
+
+
+def test_scala_211_beside_a_212_server_is_refused(tmp_path):
+    # The trap of the published POMs: ${scala.binary.version} defaults to 2.11.
+    jars = make_jars(tmp_path, ["livy-server-0.9.0-incubating.jar", "livy-core_2.12-0.9.0-incubating.jar",
+                                "scala-library-2.12.18.jar", "scalatra_2.11-2.6.5.jar"])
+    with pytest.raises(SystemExit, match=r"mixes Scala binary versions \['2.11', '2.12'\].*scalatra_2.11"):
+        livyctl.check_server_classpath(jars)
+
+
+def test_missing_server_jar_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="no livy-server jar"):
+        livyctl.check_server_classpath(make_jars(tmp_path, ["scala-library-2.12.18.jar"]))
+
+
+def test_resolved_server_classpath_is_consistent():
+    jars = livyctl.REPO / ".livy" / "jars"
+    if not jars.is_dir():
+        pytest.skip("jars not resolved (make jars)")
+    assert livyctl.check_server_classpath(jars) in ("2.11", "2.12")
+
+
+def test_rendered_conf_binds_loopback_and_whitelists_only_scripts_and_staging(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVY_RUN_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("LAKEHOUSE_DIR", str(tmp_path / "lh"))
+    monkeypatch.setenv("LIVY_PORT", "18998")
+    layout = livyctl.Layout.from_env()
+    if not any(layout.spark_jars_dir.glob("*.jar")):
+        pytest.skip("jars not resolved (make jars)")
+    livyctl.cmd_conf(layout)
+    conf = dict(
+        line.split("=", 1) for line in (layout.conf_dir / "livy.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    conf = {k.strip(): v.strip() for k, v in conf.items()}
+    assert conf["livy.server.host"] == "127.0.0.1"
+    assert conf["livy.server.port"] == "18998"
+    assert conf["livy.server.csrf-protection.enabled"] == "true"
+    assert conf["livy.file.local-dir-whitelist"].split(",") == [
+        str(livyctl.REPO / "spark_scripts"), str(tmp_path / "run" / "staging")]
+    assert int(conf["livy.cache-log.size"]) >= 1000
+    spark = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
+    assert f"jdbc:sqlite:{tmp_path / 'lh'}/catalog.db" in spark
+    assert "iceberg-spark-runtime-3.5_2.12" in spark
