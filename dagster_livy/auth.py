@@ -38,7 +38,8 @@ def make_auth(
     with ``kerberos``. Bearer tokens are for gateways in front of Livy.
     """
     basic = username is not None or password is not None
-    chosen = [m for m, on in (("basic", basic), ("token", token is not None), ("kerberos", kerberos)) if on]
+    methods = (("basic", basic), ("token", token is not None), ("kerberos", kerberos))
+    chosen = [m for m, on in methods if on]
     if len(chosen) > 1:
         raise LivyConfigError(f"choose one auth method, got several: {', '.join(chosen)}")
     if basic:

@@ -18,20 +18,16 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from dagster_livy.bodies import build_statement_body
 from dagster_livy.errors import (
-    LivyConfigError,
-    LivyConnectionError,
-    LivyDuplicateNameError,
-    LivyError,
-    LivyHTTPError,
-    LivyNotFoundError,
-    LivyStatementError,
-    LivyTimeoutError,
+    LivyConfigError, LivyConnectionError, LivyDuplicateNameError, LivyError, LivyHTTPError,
+    LivyNotFoundError, LivyStatementError, LivyTimeoutError, http_error, is_ambiguous,
 )
-from dagster_livy.models import Batch, LivyState, LogPage, Session, Statement, StatementState
+from dagster_livy.logs import strip_framing
+from dagster_livy.models import (
+    SESSION_TERMINAL_STATES, Batch, LivyState, LogPage, Session, Statement, StatementState,
+)
 
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _IDEMPOTENT = frozenset({"GET", "DELETE", "HEAD"})
-_SESSION_FAILED = frozenset({LivyState.ERROR, LivyState.DEAD, LivyState.KILLED, LivyState.SUCCESS})
 IdOrName = int | str
 _M = TypeVar("_M", Batch, Session)
 
@@ -46,20 +42,11 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return False
 
 
-def _ambiguous(exc: LivyError) -> bool:
-    """A POST failure after which the server may or may not have acted on the request."""
-    if isinstance(exc, LivyConnectionError):
-        return exc.request_sent is not False
-    return isinstance(exc, LivyHTTPError) and exc.status_code in _RETRY_STATUSES
-
-
 def _segment(id_or_name: IdOrName) -> str:
     return str(id_or_name) if isinstance(id_or_name, int) else quote(str(id_or_name), safe="")
 
 
-def _batch_ctx(id_or_name: IdOrName | None) -> dict[str, Any]:
-    if id_or_name is None:
-        return {}
+def _batch_ctx(id_or_name: IdOrName) -> dict[str, Any]:
     if isinstance(id_or_name, int) or str(id_or_name).isdigit():
         return {"batch_id": int(id_or_name)}
     return {"batch_name": str(id_or_name)}
@@ -134,13 +121,8 @@ class LivyClient:
         self._sleep(random.uniform(0, cap))  # full jitter: spreads out herds of clients
 
     def _request(
-        self,
-        method: str,
-        segments: tuple[IdOrName, ...],
-        *,
-        body: dict | None = None,
-        params: dict | None = None,
-        ctx: dict[str, Any] | None = None,
+        self, method: str, segments: tuple[IdOrName, ...], *, body: dict | None = None,
+        params: dict | None = None, ctx: dict[str, Any] | None = None,
     ) -> Any:
         """Send one call, retrying idempotent ones; return the decoded JSON (or None)."""
         url = self._url(*segments)
@@ -155,7 +137,7 @@ class LivyClient:
             try:
                 resp = self._http.request(method, url, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise LivyConnectionError(f"TLS error talking to Livy at {url}: {exc}", **ctx) from exc
+                raise LivyConnectionError(f"TLS error talking to Livy: {exc}", **ctx) from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not last:
                     self._backoff(attempt)
@@ -165,7 +147,7 @@ class LivyClient:
                 self._backoff(attempt)
                 continue
             if not 200 <= resp.status_code < 300:
-                raise self._http_error(resp, ctx)
+                raise http_error(resp.status_code, resp.text, **ctx)
             if not resp.content:
                 return None
             try:
@@ -181,31 +163,53 @@ class LivyClient:
         self, exc: requests.RequestException, attempts: int, ctx: dict[str, Any]
     ) -> LivyConnectionError:
         sent = not _never_sent(exc)
+        where = f"Livy at {self.base_url}"
         if not sent and not isinstance(exc, requests.exceptions.ConnectTimeout):
-            why = f"connection refused: Livy is not running at {self.base_url} (or the URL/port is wrong)"
+            why = f"connection refused: {where} is not running (or the URL/port is wrong)"
         elif isinstance(exc, requests.Timeout):
-            why = f"no answer within {self.timeout}s: Livy at {self.base_url} may be down or overloaded"
+            why = f"no answer within {self.timeout}s: {where} may be down or overloaded"
         else:
-            why = f"connection to Livy at {self.base_url} failed mid-request (reset/aborted)"
+            why = f"the connection to {where} broke mid-request (reset/aborted)"
         return LivyConnectionError(
-            f"{ctx['method']} {ctx['url']}: {why}; {attempts} attempt(s). Cause: {exc}",
+            f"{why} ({attempts} attempt(s), last error {type(exc).__name__})",
             request_sent=sent, **ctx,
         )
 
-    @staticmethod
-    def _http_error(resp: requests.Response, ctx: dict[str, Any]) -> LivyHTTPError:
-        text = resp.text
+    # -- generic resource calls (batches and sessions share the REST shape) ------------------
+    def _ctx(self, kind: str, id_or_name: IdOrName) -> dict[str, Any]:
+        return _batch_ctx(id_or_name) if kind == "batches" else {}
+
+    def _get_state(self, kind: str, id_or_name: IdOrName) -> LivyState:
+        d = self._request("GET", (kind, id_or_name, "state"), ctx=self._ctx(kind, id_or_name))
+        return LivyState((d or {}).get("state") or "unknown")
+
+    def _get_log(
+        self, kind: str, id_or_name: IdOrName, offset: int | None, size: int | None
+    ) -> LogPage:
+        params = {k: v for k, v in (("from", offset), ("size", size)) if v is not None}
+        return LogPage.from_json(self._request(
+            "GET", (kind, id_or_name, "log"), params=params, ctx=self._ctx(kind, id_or_name)))
+
+    def _list(self, kind: str, model: type[_M], offset: int, size: int) -> list[_M]:
+        d = self._request("GET", (kind,), params={"from": offset, "size": size}) or {}
+        return [model.from_json(x) for x in d.get("sessions") or []]
+
+    def _delete(self, kind: str, id_or_name: IdOrName) -> None:
         try:
-            server_msg = str(resp.json().get("msg", text))
-        except (ValueError, AttributeError):
-            server_msg = text.strip()[:500]
-        message = f"Livy answered HTTP {resp.status_code}: {server_msg}"
-        cls: type[LivyHTTPError] = LivyHTTPError
-        if resp.status_code == 404:
-            cls = LivyNotFoundError
-        elif resp.status_code == 400 and "Duplicate session name" in text:
-            cls = LivyDuplicateNameError
-        return cls(message, status_code=resp.status_code, body=text, **ctx)
+            self._request("DELETE", (kind, id_or_name), ctx=self._ctx(kind, id_or_name))
+        except LivyNotFoundError:
+            pass  # already gone: the caller wanted it gone
+
+    def _find_by_name(self, kind: str, name: str, model: type[_M]) -> _M | None:
+        if not name or name.isdigit():
+            # An all-digit segment would be looked up as an id.
+            raise LivyConfigError(f"name must be non-empty and not all digits, got {name!r}")
+        try:
+            found = model.from_json(self._request("GET", (kind, name), ctx=self._ctx(kind, name)))
+        except LivyNotFoundError:
+            return None
+        # Never trust a by-name answer blindly (gateways, servers resolving it as an id).
+        return found if found.name == name else None
 
     # -- server --------------------------------------------------------------------------
     def version(self) -> dict:
@@ -221,151 +225,89 @@ class LivyClient:
         """``POST /batches``; safe against ambiguous failures when ``body`` has a ``name``.
 
         Why: a POST that failed after it may have reached Livy (reset, read timeout, 502/503/504
-        from a gateway) may have started spark-submit. Blindly re-POSTing could run the job
-        twice. Livy enforces unique names among retained batches, so the name is our idempotency
-        key: we look the batch up by name (GET, itself retried). Found -> it is ours, return it.
-        Provably absent (404) -> re-POST once; a "Duplicate session name" answer to that
-        re-POST means the first one landed after all, so we look it up again. Without a name
-        nothing can be proven and the error is raised. A refused connection never reached the
-        server and is retried like a GET.
+        from a gateway) may have started spark-submit; blindly re-POSTing could run the job
+        twice. Livy enforces unique names among retained batches, so the name is an idempotency
+        key: look the batch up by name (a GET, itself retried). Found -> it is ours, return it.
+        Provably absent (404) -> re-POST once; a "Duplicate session name" answer to that re-POST
+        means the first one landed after all, so look it up again. Without a name nothing can be
+        proven and the error is raised. A refused connection never reached the server and is
+        retried like a GET. Names must therefore be unique per run (a retained batch of an
+        earlier run with the same name would be returned).
         """
-        return self._create(("batches",), body, Batch, self.find_batch_by_name)
-
-    def _create(
-        self,
-        path: tuple[str, ...],
-        body: dict,
-        model: type[_M],
-        find: Callable[[str], _M | None],
-    ) -> _M:
-        name = body.get("name")
-        ctx = _batch_ctx(name) if path == ("batches",) else {}
-        try:
-            return model.from_json(self._post_never_sent_retry(path, body, ctx))
-        except (LivyConnectionError, LivyHTTPError) as first:
-            if not name or not _ambiguous(first):
-                raise
-            found = self._lookup_after(first, find, name)
-            if found is not None:
-                return found
-        try:  # provably absent: one more POST
-            return model.from_json(self._post_never_sent_retry(path, body, ctx))
-        except LivyDuplicateNameError as dup:
-            found = self._lookup_after(dup, find, name)
-        except (LivyConnectionError, LivyHTTPError) as second:
-            if not _ambiguous(second):
-                raise
-            found = self._lookup_after(second, find, name)
-        if found is None:
-            raise LivyError(f"{path[0]} named {name!r} could not be created or found", **ctx)
-        return found
-
-    def _lookup_after(self, cause: LivyError, find: Callable[[str], _M | None], name: str) -> _M | None:
-        try:
-            return find(name)
-        except LivyError as lookup_exc:
-            # The lookup failed too: we cannot tell whether the POST landed; report the POST.
-            raise cause from lookup_exc
-
-    def _post_never_sent_retry(self, path: tuple[str, ...], body: dict, ctx: dict) -> Any:
-        for attempt in range(self.retries + 1):
-            try:
-                return self._request("POST", path, body=body, ctx=ctx)
-            except LivyConnectionError as exc:
-                if exc.request_sent is not False or attempt == self.retries:
-                    raise
-                self._backoff(attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._create("batches", body, Batch)
 
     def get_batch(self, id_or_name: IdOrName, *, expect_name: str | None = None) -> Batch:
-        """``GET /batches/{id|name}``. ``expect_name`` guards against ids reused after a restart."""
-        batch = Batch.from_json(self._request("GET", ("batches", id_or_name), ctx=_batch_ctx(id_or_name)))
-        want = expect_name if expect_name is not None else (
-            None if isinstance(id_or_name, int) or str(id_or_name).isdigit() else str(id_or_name))
+        """``GET /batches/{id|name}``. ``expect_name`` guards against ids reused after a restart
+        (a by-name lookup is always checked)."""
+        d = self._request("GET", ("batches", id_or_name), ctx=_batch_ctx(id_or_name))
+        batch = Batch.from_json(d)
+        by_name = isinstance(id_or_name, str) and not id_or_name.isdigit()
+        want = expect_name if expect_name is not None else (id_or_name if by_name else None)
         if want is not None and batch.name != want:
             raise LivyNotFoundError(
-                f"batch {id_or_name} is now {batch.name!r}, not {want!r} "
+                f"batch {id_or_name} is now named {batch.name!r}, not {want!r} "
                 "(Livy restarted and reused the id?)",
-                method="GET", url=self._url("batches", id_or_name), batch_id=batch.id, batch_name=want,
+                method="GET", url=self._url("batches", id_or_name),
+                batch_id=batch.id, batch_name=str(want),
             )
         return batch
 
     def get_batch_state(self, id_or_name: IdOrName) -> LivyState:
         """``GET /batches/{x}/state``."""
-        d = self._request("GET", ("batches", id_or_name, "state"), ctx=_batch_ctx(id_or_name))
-        return LivyState((d or {}).get("state") or "unknown")
+        return self._get_state("batches", id_or_name)
 
     def get_batch_log(
         self, id_or_name: IdOrName, *, offset: int | None = None, size: int | None = None
     ) -> LogPage:
-        """``GET /batches/{x}/log``. ``size=-1`` returns everything retained (see logs.py)."""
-        return LogPage.from_json(self._request(
-            "GET", ("batches", id_or_name, "log"), params=_page(offset, size), ctx=_batch_ctx(id_or_name)))
+        """``GET /batches/{x}/log``; ``size=-1`` returns all retained lines (see logs.py)."""
+        return self._get_log("batches", id_or_name, offset, size)
 
     def list_batches(self, *, offset: int = 0, size: int = 100) -> list[Batch]:
         """``GET /batches``."""
-        d = self._request("GET", ("batches",), params={"from": offset, "size": size}) or {}
-        return [Batch.from_json(x) for x in d.get("sessions") or []]
+        return self._list("batches", Batch, offset, size)
 
     def delete_batch(self, id_or_name: IdOrName) -> None:
         """``DELETE /batches/{x}`` (kills spark-submit). Already gone (404) is not an error."""
-        try:
-            self._request("DELETE", ("batches", id_or_name), ctx=_batch_ctx(id_or_name))
-        except LivyNotFoundError:
-            pass
+        self._delete("batches", id_or_name)
 
     def find_batch_by_name(self, name: str) -> Batch | None:
-        """The retained batch with this name, or None."""
+        """The retained batch with exactly this name, or None."""
         return self._find_by_name("batches", name, Batch)
-
-    def _find_by_name(self, kind: str, name: str, model: type[_M]) -> _M | None:
-        if not name or name.isdigit():
-            raise LivyConfigError(f"name must be non-empty and not all digits, got {name!r}")
-        try:
-            d = self._request("GET", (kind, name), ctx=_batch_ctx(name) if kind == "batches" else {})
-        except LivyNotFoundError:
-            return None
-        found = model.from_json(d)
-        # Never trust a by-name answer blindly (gateways, old servers treating it as an id).
-        return found if found.name == name else None
 
     # -- interactive sessions --------------------------------------------------------------
     def create_session(self, body: dict) -> Session:
         """``POST /sessions`` (same by-name recovery as :meth:`submit_batch`)."""
-        return self._create(("sessions",), body, Session, lambda n: self._find_by_name("sessions", n, Session))
+        return self._create("sessions", body, Session)
 
     def get_session(self, id_or_name: IdOrName) -> Session:
         return Session.from_json(self._request("GET", ("sessions", id_or_name)))
 
     def get_session_state(self, id_or_name: IdOrName) -> LivyState:
-        d = self._request("GET", ("sessions", id_or_name, "state")) or {}
-        return LivyState(d.get("state") or "unknown")
+        return self._get_state("sessions", id_or_name)
 
     def get_session_log(
         self, id_or_name: IdOrName, *, offset: int | None = None, size: int | None = None
     ) -> LogPage:
-        return LogPage.from_json(self._request("GET", ("sessions", id_or_name, "log"), params=_page(offset, size)))
+        return self._get_log("sessions", id_or_name, offset, size)
 
     def list_sessions(self, *, offset: int = 0, size: int = 100) -> list[Session]:
-        d = self._request("GET", ("sessions",), params={"from": offset, "size": size}) or {}
-        return [Session.from_json(x) for x in d.get("sessions") or []]
+        return self._list("sessions", Session, offset, size)
 
     def delete_session(self, id_or_name: IdOrName) -> None:
         """``DELETE /sessions/{x}``; already gone (404) is not an error."""
-        try:
-            self._request("DELETE", ("sessions", id_or_name))
-        except LivyNotFoundError:
-            pass
+        self._delete("sessions", id_or_name)
 
-    def wait_for_session(self, session_id: IdOrName, *, timeout_s: float = 300.0, poll_s: float = 1.0) -> Session:
-        """Poll until the session is ``idle``; raise LivyError on error/dead/killed, LivyTimeoutError."""
+    def wait_for_session(
+        self, session_id: IdOrName, *, timeout_s: float = 300.0, poll_s: float = 1.0
+    ) -> Session:
+        """Poll until ``idle``; LivyError (with the log tail) on error/dead/killed/success."""
         start = self._clock()
         while True:
             s = self.get_session(session_id)
             if s.state is LivyState.IDLE:
                 return s
-            if s.state in _SESSION_FAILED:
-                tail = self.get_session_log(session_id, size=50).lines
+            if s.state in SESSION_TERMINAL_STATES:
+                tail = strip_framing(self.get_session_log(session_id, size=50).lines)
                 raise LivyError(
                     f"Livy session {s.id} ended in state {s.raw_state} before becoming idle. "
                     "Log tail:\n" + "\n".join(tail))
@@ -377,13 +319,17 @@ class LivyClient:
             self._sleep(poll_s)
 
     # -- statements ------------------------------------------------------------------------
-    def run_statement(self, session_id: IdOrName, code: str, kind: str | None = None) -> Statement:
+    def run_statement(
+        self, session_id: IdOrName, code: str, kind: str | None = None
+    ) -> Statement:
         """``POST /sessions/{x}/statements``; never retried (it would run the code twice)."""
-        return Statement.from_json(self._request(
-            "POST", ("sessions", session_id, "statements"), body=build_statement_body(code, kind)))
+        body = build_statement_body(code, kind)
+        return Statement.from_json(
+            self._request("POST", ("sessions", session_id, "statements"), body=body))
 
     def get_statement(self, session_id: IdOrName, statement_id: int) -> Statement:
-        return Statement.from_json(self._request("GET", ("sessions", session_id, "statements", statement_id)))
+        path = ("sessions", session_id, "statements", statement_id)
+        return Statement.from_json(self._request("GET", path))
 
     def cancel_statement(self, session_id: IdOrName, statement_id: int) -> None:
         self._request("POST", ("sessions", session_id, "statements", statement_id, "cancel"))
@@ -392,7 +338,7 @@ class LivyClient:
         self, session_id: IdOrName, code: str, *, kind: str | None = None,
         timeout_s: float = 600.0, poll_s: float = 0.5,
     ) -> Statement:
-        """Run ``code`` and wait for its result; raise LivyStatementError on error output.
+        """Run ``code`` and wait for its result; LivyStatementError on error output.
 
         On timeout the statement is cancelled first, then LivyTimeoutError is raised.
         """
@@ -412,15 +358,47 @@ class LivyClient:
             self._sleep(poll_s)
             st = self.get_statement(session_id, st.id)
         if st.state is StatementState.CANCELLED:
-            raise LivyStatementError(f"statement {st.id} of session {session_id} was cancelled", ename="Cancelled")
+            raise LivyStatementError(
+                f"statement {st.id} of session {session_id} was cancelled", ename="Cancelled")
         st.raise_for_error()
         return st
 
+    # -- creation without blind POST retries --------------------------------------------------
+    def _create(self, kind: str, body: dict, model: type[_M]) -> _M:
+        name = body.get("name")
+        ctx = self._ctx(kind, name) if name else {}
+        try:
+            return model.from_json(self._post_create(kind, body, ctx))
+        except (LivyConnectionError, LivyHTTPError) as first:
+            if not name or not is_ambiguous(first):
+                raise
+            found = self._lookup_after(first, kind, name, model)
+            if found is not None:
+                return found
+        try:  # provably absent after an ambiguous failure: one more POST
+            return model.from_json(self._post_create(kind, body, ctx))
+        except (LivyConnectionError, LivyHTTPError) as second:
+            if not (isinstance(second, LivyDuplicateNameError) or is_ambiguous(second)):
+                raise
+            found = self._lookup_after(second, kind, name, model)
+            if found is None:
+                raise
+            return found
 
-def _page(offset: int | None, size: int | None) -> dict[str, int]:
-    params: dict[str, int] = {}
-    if offset is not None:
-        params["from"] = offset
-    if size is not None:
-        params["size"] = size
-    return params
+    def _lookup_after(self, cause: LivyError, kind: str, name: str, model: type[_M]) -> _M | None:
+        try:
+            return self._find_by_name(kind, name, model)
+        except LivyError as lookup_exc:
+            # Cannot tell whether the POST landed: report the POST failure, noting the lookup's.
+            cause.add_note(f"lookup of {kind}/{name} by name also failed: {lookup_exc}")
+            raise cause from cause.__cause__
+
+    def _post_create(self, kind: str, body: dict, ctx: dict[str, Any]) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                return self._request("POST", (kind,), body=body, ctx=ctx)
+            except LivyConnectionError as exc:
+                if exc.request_sent is not False or attempt == self.retries:
+                    raise
+                self._backoff(attempt)  # never reached the server: as safe as a GET
+        raise AssertionError("unreachable")  # pragma: no cover

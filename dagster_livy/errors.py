@@ -7,6 +7,7 @@ which server, and what the server answered.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _TRACEBACK_START = "Traceback (most recent call last):"
@@ -39,6 +40,11 @@ class LivyError(Exception):
         self.batch_id = batch_id
         self.batch_name = batch_name
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which default exception pickling cannot
+        # replay; restore from the attributes instead (errors may cross process boundaries).
+        return (_restore, (type(self), dict(self.__dict__)))
+
     def context(self) -> dict[str, Any]:
         """The context attributes that are set."""
         return {k: getattr(self, k) for k in _CONTEXT_ATTRS if getattr(self, k) is not None}
@@ -55,6 +61,13 @@ class LivyError(Exception):
         if not parts:
             return self.message
         return f"{self.message} [{', '.join(parts)}]" if self.message else ", ".join(parts)
+
+
+def _restore(cls: type[LivyError], state: dict[str, Any]) -> LivyError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message", ""))
+    err.__dict__.update(state)
+    return err
 
 
 class LivyConfigError(LivyError, ValueError):
@@ -80,7 +93,9 @@ class LivyConnectionError(LivyError):
     refused, connect timeout), True when it may have (reset, read timeout), None if unknown.
     """
 
-    def __init__(self, message: str = "", *, request_sent: bool | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str = "", *, request_sent: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.request_sent = request_sent
 
@@ -147,6 +162,29 @@ class LivyStatementError(LivyError):
                     t if t.endswith("\n") else t + "\n" for t in self.traceback
                 ).rstrip("\n")
         super().__init__(message, **kwargs)
+
+
+def http_error(status_code: int, text: str, **ctx: Any) -> LivyHTTPError:
+    """Map a non-2xx answer to LivyNotFoundError / LivyDuplicateNameError / LivyHTTPError."""
+    try:
+        server_msg = str(json.loads(text).get("msg", text))  # Livy answers {"msg": "..."}
+    except (ValueError, AttributeError):
+        server_msg = text.strip()[:500]
+    cls: type[LivyHTTPError] = LivyHTTPError
+    if status_code == 404:
+        cls = LivyNotFoundError
+    elif status_code == 400 and "Duplicate session name" in text:
+        cls = LivyDuplicateNameError
+    message = f"Livy answered HTTP {status_code}: {server_msg}"
+    return cls(message, status_code=status_code, body=text, **ctx)
+
+
+def is_ambiguous(exc: LivyError) -> bool:
+    """True for a POST failure after which the server may or may not have acted on it:
+    a connection broken after sending (reset, read timeout) or a 502/503/504 (gateways)."""
+    if isinstance(exc, LivyConnectionError):
+        return exc.request_sent is not False
+    return isinstance(exc, LivyHTTPError) and exc.status_code in (502, 503, 504)
 
 
 def extract_python_traceback(lines: list[str]) -> str | None:

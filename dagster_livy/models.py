@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from dagster_livy.errors import LivyStatementError
+from dagster_livy.errors import LivyError, LivyStatementError
 
 
 class LivyState(str, Enum):
@@ -83,6 +83,13 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _id(d: dict) -> int:
+    # The one key nothing works without; everything else has a default.
+    if d.get("id") is None:
+        raise LivyError(f"Livy answer has no id: {str(d)[:300]}")
+    return int(d["id"])
+
+
 def _raw_state(d: dict) -> str:
     raw = d.get("state")
     return "unknown" if raw is None else str(raw)
@@ -112,7 +119,7 @@ class Batch:
     def from_json(cls, d: dict) -> Batch:
         raw = _raw_state(d)
         return cls(
-            id=int(d["id"]),
+            id=_id(d),
             name=_str_or_none(d.get("name")),
             state=LivyState(raw),
             raw_state=raw,
@@ -151,7 +158,7 @@ class Session:
     def from_json(cls, d: dict) -> Session:
         raw = _raw_state(d)
         return cls(
-            id=int(d["id"]),
+            id=_id(d),
             name=_str_or_none(d.get("name")),
             kind=_str_or_none(d.get("kind")),
             state=LivyState(raw),
@@ -189,7 +196,7 @@ class Statement:
         progress = d.get("progress")
         output = d.get("output")
         return cls(
-            id=int(d["id"]),
+            id=_id(d),
             code=_str_or_none(d.get("code")),
             state=StatementState(d.get("state") or "unknown"),
             progress=None if progress is None else float(progress),

@@ -11,7 +11,8 @@ REDACTED = "***"
 # Matches key names such as spark.hadoop.fs.s3a.secret.key, fs.azure.sas.<container>.token,
 # spark.ssl.keyPassword, fs.s3a.access.key, ...credential.provider...
 _SECRET_KEY = re.compile(
-    r"(password|passwd|secret|token|access[._-]?key|credential|private[._-]?key|(^|[._-])sas([._-]|$))",
+    r"(password|passwd|secret|token|access[._-]?key|credential|private[._-]?key"
+    r"|(^|[._-])sas([._-]|$))",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,243 @@
+"""Run one Livy batch to its end: submit or reattach, poll, stream the log, clean up.
+
+Dagster-free: the Dagster resource and the Pipes client both drive this loop and only supply
+callbacks for log lines and events. The batch is always addressed by its unique name, never by
+id: a Livy server in local mode forgets every batch on restart and hands out ids from 0 again,
+so an id can silently become somebody else's batch, while a name cannot.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from dagster_livy.client import LivyClient
+from dagster_livy.errors import (
+    LivyBatchFailedError,
+    LivyConnectionError,
+    LivyError,
+    LivyNotFoundError,
+    LivyTimeoutError,
+)
+from dagster_livy.logs import LivyLogTail
+from dagster_livy.models import Batch, LivyState
+
+LOG_TAIL_LINES = 50
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Adaptive polling: fast right after a change, backing off to `max_s` while nothing moves.
+
+    With the defaults the end of a batch is seen within a second, at about two requests a second
+    (state + log) at most.
+    """
+
+    initial_s: float = 0.25
+    max_s: float = 1.0
+    factor: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not (0 < self.initial_s <= self.max_s) or self.factor < 1:
+            raise ValueError(f"invalid poll policy {self}: need 0 < initial_s <= max_s and factor >= 1")
+
+    def next(self, current: float, activity: bool) -> float:
+        return self.initial_s if activity else min(self.max_s, current * self.factor)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a finished batch left behind, for Dagster metadata and callers."""
+
+    name: str
+    batch_id: int
+    state: LivyState
+    livy_url: str
+    app_id: str | None
+    spark_ui_url: str | None
+    driver_log_url: str | None
+    duration_s: float
+    log_tail: tuple[str, ...]
+    reattached: bool = False
+    resubmitted: bool = False
+    log_gaps: int = 0
+    requests: int = 0
+    end_detected_s: float | None = None  # seconds from the last non-terminal poll to detection
+
+
+@dataclass
+class _Watch:
+    batch: Batch
+    tail: LivyLogTail
+    reattached: bool = False
+    resubmitted: bool = False
+    requests: int = 0
+    log_lines: list[str] = field(default_factory=list)
+
+
+class BatchRunner:
+    """Submit (or reattach to) a named batch and wait for its end.
+
+    Args:
+        client: the Livy client.
+        poll: the polling policy.
+        max_wait_s: give up after this long: the batch is deleted, LivyTimeoutError raised.
+        unreachable_grace_s: how long Livy may be unreachable mid-batch before giving up.
+        delete_on_completion: delete the finished batch (frees its name; no batch outlives
+            the run that created it). Its log has been streamed by then.
+        on_lines: called with each poll's new driver-log lines (Pipes messages included).
+        on_event: called with human-readable progress messages.
+    """
+
+    def __init__(
+        self,
+        client: LivyClient,
+        *,
+        poll: PollPolicy | None = None,
+        max_wait_s: float | None = None,
+        unreachable_grace_s: float = 120.0,
+        delete_on_completion: bool = True,
+        on_lines: Callable[[list[str]], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.poll = poll or PollPolicy()
+        self.max_wait_s = max_wait_s
+        self.unreachable_grace_s = unreachable_grace_s
+        self.delete_on_completion = delete_on_completion
+        self.on_lines = on_lines or (lambda lines: None)
+        self.on_event = on_event or (lambda msg: None)
+        self._clock = clock
+        self._sleep = sleep
+
+    def batch_url(self, name: str) -> str:
+        return f"{self.client.base_url}/batches/{name}"
+
+    def run(self, body: dict, *, previous_names: Sequence[str] = ()) -> BatchResult:
+        """Run the batch described by `body` (which must carry a unique `name`).
+
+        `previous_names`: names earlier attempts of the same step used; if one of those batches
+        is still running, it is reattached instead of submitting a duplicate.
+        """
+        name = body.get("name")
+        if not name:
+            raise LivyError("a batch run needs a unique `name` in its body (see dagster_livy.naming)")
+        self.client.health()
+        watch = self._submit_or_reattach(body, previous_names)
+        name = watch.batch.name or name
+        started = self._clock()
+        finished = False
+        try:
+            state, end_detected_s = self._wait(body, watch, started)
+            finished = True
+            return self._finish(watch, state, started, end_detected_s)
+        finally:
+            # Timeout, failure to poll, or the run being terminated (Dagster raises an
+            # interrupt into the step): the batch must not outlive us.
+            if not finished or self.delete_on_completion:
+                try:
+                    self.client.delete_batch(name)
+                    if not finished:
+                        self.on_event(f"Deleted Livy batch {name} (run interrupted or gave up)")
+                except LivyError as exc:  # best effort: never mask the original outcome
+                    self.on_event(f"Could not delete Livy batch {name}: {exc}")
+
+    # -- steps -----------------------------------------------------------------------------
+    def _tail(self, name: str, watch: _Watch | None = None) -> LivyLogTail:
+        def fetch(offset: int | None, size: int | None):
+            if watch is not None:
+                watch.requests += 1
+            return self.client.get_batch_log(name, offset=offset, size=size)
+        return LivyLogTail(fetch)
+
+    def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> _Watch:
+        name = body["name"]
+        for candidate in (name, *previous_names):
+            existing = self.client.find_batch_by_name(candidate)
+            if existing is not None and not existing.state.is_terminal:
+                self.on_event(f"Reattached to running Livy batch {candidate} (id {existing.id}): "
+                              f"{self.batch_url(candidate)}")
+                watch = _Watch(batch=existing, tail=self._tail(candidate), reattached=True)
+                watch.tail = self._tail(candidate, watch)
+                return watch
+        batch = self.client.submit_batch(body)
+        self.on_event(f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}")
+        watch = _Watch(batch=batch, tail=self._tail(name))
+        watch.tail = self._tail(name, watch)
+        return watch
+
+    def _wait(self, body: dict, watch: _Watch, started: float) -> tuple[LivyState, float | None]:
+        name = watch.batch.name or body["name"]
+        interval = self.poll.initial_s
+        last_ok = self._clock()
+        last_state = watch.batch.state
+        last_poll_at = None
+        while True:
+            try:
+                watch.requests += 1
+                state = self.client.get_batch_state(name)
+                lines = watch.tail.poll()
+                last_ok = self._clock()
+            except LivyNotFoundError:
+                state, lines = self._resubmit_forgotten(body, watch), []
+            except LivyConnectionError as exc:
+                if self._clock() - last_ok > self.unreachable_grace_s:
+                    raise LivyConnectionError(
+                        f"Livy unreachable for over {self.unreachable_grace_s:.0f}s while batch {name} ran: {exc}",
+                        url=self.client.base_url, batch_name=name) from exc
+                self._sleep(self.poll.max_s)
+                continue
+            if lines:
+                watch.log_lines.extend(lines)
+                del watch.log_lines[:-LOG_TAIL_LINES]
+                self.on_lines(lines)
+            now = self._clock()
+            if state.is_terminal:
+                return state, (now - last_poll_at) if last_poll_at is not None else None
+            if state != last_state:
+                self.on_event(f"Livy batch {name}: {last_state.value} -> {state.value}")
+            if self.max_wait_s is not None and now - started > self.max_wait_s:
+                raise LivyTimeoutError(
+                    f"Livy batch {name} still {state.value} after {self.max_wait_s:.0f}s; deleting it",
+                    waited_s=now - started, last_state=state.value, batch_id=watch.batch.id,
+                    batch_name=name, url=self.batch_url(name))
+            interval = self.poll.next(interval, activity=bool(lines) or state != last_state)
+            last_state, last_poll_at = state, now
+            self._sleep(interval)
+
+    def _resubmit_forgotten(self, body: dict, watch: _Watch) -> LivyState:
+        # Livy no longer knows the name: it restarted (local mode keeps nothing) or dropped the
+        # batch. Resubmit once; the jobs are idempotent, a second loss is an error.
+        name = body["name"]
+        if watch.resubmitted:
+            raise LivyError(f"Livy lost batch {name} twice (restarted again?); giving up",
+                            url=self.client.base_url, batch_name=name)
+        self.on_event(f"Livy no longer knows batch {name} (server restarted?); resubmitting it once")
+        watch.batch = self.client.submit_batch(body)
+        watch.resubmitted = True
+        watch.tail = self._tail(name, watch)
+        return watch.batch.state
+
+    def _finish(self, watch: _Watch, state: LivyState, started: float,
+                end_detected_s: float | None) -> BatchResult:
+        name = watch.batch.name
+        rest = watch.tail.drain()
+        if rest:
+            watch.log_lines.extend(rest)
+            self.on_lines(rest)
+        batch = self.client.get_batch(name, expect_name=name)
+        duration = self._clock() - started
+        tail = tuple(watch.log_lines[-LOG_TAIL_LINES:])
+        if state.is_failure:
+            raise LivyBatchFailedError(state=state.value, log_tail=list(tail), batch_id=batch.id,
+                                       batch_name=name, url=self.batch_url(name))
+        return BatchResult(
+            name=name, batch_id=batch.id, state=state, livy_url=self.batch_url(name),
+            app_id=batch.app_id, spark_ui_url=batch.spark_ui_url, driver_log_url=batch.driver_log_url,
+            duration_s=duration, log_tail=tail, reattached=watch.reattached,
+            resubmitted=watch.resubmitted, log_gaps=getattr(watch.tail, "gaps", 0),
+            requests=watch.requests + 2, end_detected_s=end_detected_s,
+        )

@@ -1,0 +1,168 @@
+"""`LivyResource`: a Dagster resource that runs Spark batches on a Livy server."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import dagster as dg
+from pydantic import Field
+
+from dagster_livy.auth import make_auth
+from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy
+from dagster_livy.bodies import build_batch_body
+from dagster_livy.client import LivyClient
+from dagster_livy.naming import batch_name
+from dagster_livy.redact import redact_conf, redact_text
+
+# Dagster event-log entries stay readable: driver-log lines are grouped per poll, this many at most.
+LINES_PER_EVENT = 200
+
+
+class LivyResource(dg.ConfigurableResource):
+    """Runs Spark batches through Apache Livy and waits for them, streaming the driver log.
+
+    Secrets (`password`, `token`) should come from `dg.EnvVar`. Batch defaults apply to every
+    batch and are overridden per call.
+    """
+
+    url: str = Field(default="http://127.0.0.1:8998", description="Livy server root URL.")
+    path_prefix: str = Field(default="", description="Gateway path prefix, e.g. /gateway/default/livy/v1.")
+    username: str | None = Field(default=None, description="HTTP Basic user.")
+    password: str | None = Field(default=None, description="HTTP Basic password (use dg.EnvVar).")
+    token: str | None = Field(default=None, description="Bearer token (use dg.EnvVar).")
+    kerberos: bool = Field(default=False, description="SPNEGO auth (needs the `kerberos` extra).")
+    verify: bool = True
+    ca_bundle: str | None = Field(default=None, description="CA bundle path for TLS verification.")
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+
+    conf: dict[str, str] = Field(default_factory=dict, description="Spark conf for every batch.")
+    driver_memory: str | None = None
+    driver_cores: int | None = None
+    executor_memory: str | None = None
+    executor_cores: int | None = None
+    num_executors: int | None = None
+    py_files: list[str] = Field(default_factory=list)
+    jars: list[str] = Field(default_factory=list)
+    queue: str | None = None
+    proxy_user: str | None = None
+
+    poll_initial_s: float = 0.25
+    poll_max_s: float = 1.0
+    poll_factor: float = 1.5
+    max_wait_s: float | None = Field(default=None, description="Delete the batch and fail after this long.")
+    stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
+    delete_on_completion: bool = True
+
+    # -- building blocks -------------------------------------------------------------------
+    def get_client(self) -> LivyClient:
+        """A new client (use it as a context manager)."""
+        auth = make_auth(username=self.username, password=self.password, token=self.token,
+                         kerberos=self.kerberos)
+        verify: bool | str = self.ca_bundle if (self.verify and self.ca_bundle) else self.verify
+        return LivyClient(self.url, auth=auth, verify=verify, path_prefix=self.path_prefix,
+                          timeout=(self.connect_timeout_s, self.read_timeout_s))
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.password, self.token) if s]
+
+    def batch_body(self, file: str, *, name: str, args: list[str] | None = None,
+                   conf: dict[str, Any] | None = None, **overrides: Any) -> dict:
+        """The POST /batches body: resource defaults, then per-call overrides."""
+        fields: dict[str, Any] = dict(
+            driver_memory=self.driver_memory, driver_cores=self.driver_cores,
+            executor_memory=self.executor_memory, executor_cores=self.executor_cores,
+            num_executors=self.num_executors, py_files=list(self.py_files), jars=list(self.jars),
+            queue=self.queue, proxy_user=self.proxy_user,
+        )
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        return build_batch_body(file, name=name, args=args, conf={**self.conf, **(conf or {})}, **fields)
+
+    # -- the Dagster-facing call -----------------------------------------------------------
+    def run_batch(
+        self,
+        context: dg.OpExecutionContext | dg.AssetExecutionContext,
+        file: str,
+        *,
+        args: list[str] | None = None,
+        conf: dict[str, Any] | None = None,
+        name: str | None = None,
+        on_lines: Callable[[list[str]], list[str]] | None = None,
+        **overrides: Any,
+    ) -> BatchResult:
+        """Submit `file` as a Livy batch (or reattach on retry) and wait for its end.
+
+        The batch name is derived from the asset/op, partition and run id, so a step retry finds
+        a still-running batch of an earlier attempt instead of starting a second one. A failed
+        batch raises `LivyBatchFailedError` with the driver's Python traceback; a timeout or a
+        terminated run deletes the batch first. `on_lines` may filter the log lines (the Pipes
+        client takes its messages out) and returns what should still be logged.
+        """
+        log = context.log
+        base_parts, attempt = _name_parts(context)
+        names = [batch_name(base_parts, context.run.run_id, a) for a in range(attempt + 1)]
+        name = name or names[-1]
+        previous = [] if name != names[-1] else list(reversed(names[:-1]))
+        body = self.batch_body(file, name=name, args=args, conf=conf, **overrides)
+        secrets = self.secrets() + [v for k, v in body.get("conf", {}).items()
+                                    if redact_conf({k: v})[k] != v]
+        shown_args = [a if len(a) < 120 else a[:40] + "...(bootstrap)" for a in body.get("args", [])]
+        log.info(f"Livy batch {name}: {file} args={shown_args} conf={redact_conf(body.get('conf', {}))}")
+
+        def emit(lines: list[str]) -> None:
+            if on_lines is not None:
+                lines = on_lines(lines)
+            if not (self.stream_logs and lines):
+                return
+            for i in range(0, len(lines), LINES_PER_EVENT):
+                chunk = "\n".join(lines[i : i + LINES_PER_EVENT])
+                log.info(f"[{name}]\n" + redact_text(chunk, secrets))
+
+        with self.get_client() as client:
+            runner = BatchRunner(
+                client,
+                poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
+                max_wait_s=self.max_wait_s,
+                delete_on_completion=self.delete_on_completion,
+                on_lines=emit,
+                on_event=lambda msg: log.info(redact_text(msg, secrets)),
+            )
+            result = runner.run(body, previous_names=previous)
+        log.info(f"Livy batch {name} {result.state.value} in {result.duration_s:.1f}s")
+        return result
+
+
+def _name_parts(context: Any) -> tuple[list[str], int]:
+    """(asset key or op name, partition) and the retry attempt of this step."""
+    if context.has_assets_def and len(context.assets_def.keys) == 1:
+        parts = ["__".join(context.assets_def.key.path)]
+    else:
+        parts = [context.op_def.name]
+    if context.has_partition_key_range:
+        rng = context.partition_key_range
+        parts.append(rng.start if rng.start == rng.end else f"{rng.start}..{rng.end}")
+    return parts, int(getattr(context, "retry_number", 0) or 0)
+
+
+def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
+    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing."""
+    md: dict[str, dg.MetadataValue] = {
+        "livy_batch_name": dg.MetadataValue.text(result.name),
+        "livy_batch_id": dg.MetadataValue.int(result.batch_id),
+        "livy_batch_url": dg.MetadataValue.url(result.livy_url),
+        "livy_state": dg.MetadataValue.text(result.state.value),
+        "livy_duration_s": dg.MetadataValue.float(round(result.duration_s, 2)),
+    }
+    if result.app_id:
+        md["spark_app_id"] = dg.MetadataValue.text(result.app_id)
+    if result.spark_ui_url:
+        md["spark_ui_url"] = dg.MetadataValue.url(result.spark_ui_url)
+    if result.driver_log_url:
+        md["spark_driver_log_url"] = dg.MetadataValue.url(result.driver_log_url)
+    if result.reattached:
+        md["livy_reattached"] = dg.MetadataValue.bool(True)
+    if result.resubmitted:
+        md["livy_resubmitted"] = dg.MetadataValue.bool(True)
+    if result.log_gaps:
+        md["livy_log_gaps"] = dg.MetadataValue.int(result.log_gaps)
+    return md

@@ -1,0 +1,126 @@
+"""Reading silver and writing Iceberg tables of the contract (create if missing, atomic overwrite)."""
+
+import datetime as dt
+import uuid
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
+
+from . import contract as c
+
+WRITE_ID_PROPERTY = "lakehouse.write-id"
+
+
+class MissingSilverDataError(ValueError):
+    """Silver has no rows for a requested table/date: gold must not be built from a gap."""
+
+
+def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every date in [start, end] (inclusive); ValueError when start > end."""
+    if start > end:
+        raise ValueError(f"start date {start} is after end date {end}")
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _table(spark: SparkSession, table: str, catalog: str) -> DataFrame:
+    try:
+        return spark.table(c.qualified(table, catalog))
+    except AnalysisException as exc:
+        if "TABLE_OR_VIEW_NOT_FOUND" in str(exc) or "not found" in str(exc).lower():
+            raise MissingSilverDataError(
+                f"{table} does not exist in catalog {catalog}; generate or load silver first"
+            ) from exc
+        raise
+
+
+def read_silver(
+    spark: SparkSession,
+    table: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    catalog: str = c.CATALOG,
+    allow_missing: bool = False,
+) -> DataFrame:
+    """Silver rows of `table` for [start, end] (products: the whole snapshot).
+
+    Raises MissingSilverDataError naming the table and every requested date without rows, unless
+    allow_missing (used for the optional previous day of the sales summary).
+    """
+    df = _table(spark, table, catalog)
+    column = c.PARTITION_COLUMN[table]
+    if column is None:
+        if not allow_missing and df.limit(1).count() == 0:
+            raise MissingSilverDataError(f"{table} has no rows; generate or load silver first")
+        return df
+    if start is None or end is None:
+        raise ValueError(f"{table} is partitioned by {column}: pass start and end dates")
+    df = df.where(F.col(column).between(F.lit(start), F.lit(end)))
+    if not allow_missing:
+        present = {row[0] for row in df.select(column).distinct().collect()}
+        missing = [d.isoformat() for d in dates_between(start, end) if d not in present]
+        if missing:
+            raise MissingSilverDataError(
+                f"{table} has no rows for {', '.join(missing)} ({column}); "
+                "generate or load silver for that date first"
+            )
+    return df
+
+
+def ensure_table(spark: SparkSession, table: str, catalog: str = c.CATALOG) -> str:
+    """Create the namespace and the Iceberg table (contract schema and partitioning) if missing."""
+    name = c.qualified(table, catalog)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{table.split('.')[0]}")
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in c.SCHEMAS[table])
+    column = c.PARTITION_COLUMN[table]
+    partitioned = f" PARTITIONED BY (`{column}`)" if column else ""
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns}) USING iceberg{partitioned}")
+    return name
+
+
+def write_table(
+    spark: SparkSession,
+    df: DataFrame,
+    table: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    catalog: str = c.CATALOG,
+) -> int | None:
+    """Atomically replace rows of [start, end] (the whole table if unpartitioned) with `df`.
+
+    One Iceberg commit (overwrite by filter on the identity partition), so readers see the old or
+    the new dates, never a mix, and reruns are idempotent. Returns the new snapshot id.
+    """
+    name = ensure_table(spark, table, catalog)
+    column = c.PARTITION_COLUMN[table]
+    write_id = uuid.uuid4().hex
+    writer = c.conform(df, table).writeTo(name).option(f"snapshot-property.{WRITE_ID_PROPERTY}", write_id)
+    if column is None:
+        writer.overwrite(F.lit(True))
+    else:
+        dates_between(start, end)  # validates the range
+        writer.overwrite(F.col(column).between(F.lit(start), F.lit(end)))
+    rows = (
+        spark.table(f"{name}.snapshots")
+        .where(F.col("summary").getItem(WRITE_ID_PROPERTY) == write_id)
+        .select("snapshot_id")
+        .collect()
+    )
+    return int(rows[0][0]) if rows else None
+
+
+def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, end: dt.date,
+               catalog: str = c.CATALOG) -> int | None:
+    """Replace exactly the dates [start, end] of gold `table` with `df`; returns the snapshot id."""
+    if table not in c.GOLD_TABLES:
+        raise ValueError(f"{table} is not a gold table ({', '.join(c.GOLD_TABLES)})")
+    return write_table(spark, df, table, start, end, catalog)
+
+
+def read_gold(spark: SparkSession, table: str, start: dt.date, end: dt.date,
+              catalog: str = c.CATALOG, snapshot_id: int | None = None) -> DataFrame:
+    """Gold rows of [start, end], optionally as of a snapshot (what a given run committed)."""
+    name = c.qualified(table, catalog)
+    version = "" if snapshot_id is None else f" VERSION AS OF {int(snapshot_id)}"
+    df = spark.sql(f"SELECT * FROM {name}{version}")
+    return df.where(F.col(c.GOLD_DATE_COLUMN).between(F.lit(start), F.lit(end)))

@@ -1,0 +1,157 @@
+"""dagster_livy against the real Livy server: batch runner, resource, Pipes client."""
+
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dagster_livy import (
+    BatchRunner,
+    LivyBatchFailedError,
+    LivyClient,
+    LivyResource,
+    LivyState,
+    LivyTimeoutError,
+    PipesLivyClient,
+    PollPolicy,
+)
+from dagster_livy.bodies import build_batch_body
+
+pytestmark = pytest.mark.integration
+SCRIPTS = Path(__file__).resolve().parent.parent / "livy_scripts"
+
+
+@pytest.fixture
+def client(livy_stack):
+    with LivyClient(livy_stack.url) as c:
+        yield c
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns() % 10**12}"
+
+
+def spark_submit_running(marker: str) -> bool:
+    out = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    return any(marker in line and "ps -eo" not in line for line in out.splitlines())
+
+
+def test_runner_streams_5000_lines_once_each(livy_stack, client):
+    seen: list[str] = []
+    runner = BatchRunner(client, on_lines=seen.extend)
+    body = build_batch_body(livy_stack.stage(SCRIPTS / "printer.py"), name=unique("printer"), args=["5000"])
+    result = runner.run(body)
+    assert result.state is LivyState.SUCCESS
+    numbered = [l for l in seen if l.startswith("line ")]
+    assert len(numbered) == len(set(numbered)), "a log line was delivered twice"
+    assert numbered == [f"line {i:05d}" for i in range(5000)]
+    assert "printer done" in seen
+    assert client.find_batch_by_name(body["name"]) is None, "finished batch should be deleted"
+
+
+def test_runner_raises_with_driver_traceback(livy_stack, client):
+    body = build_batch_body(livy_stack.stage(SCRIPTS / "raising.py"), name=unique("raising"), args=["7"])
+    with pytest.raises(LivyBatchFailedError) as err:
+        BatchRunner(client).run(body)
+    assert err.value.state == "dead"
+    assert "Traceback (most recent call last):" in str(err.value)
+    assert "ValueError: boom from the driver: 7 rows is not enough" in str(err.value)
+    assert err.value.batch_name == body["name"]
+
+
+def test_timeout_deletes_batch_and_kills_spark_submit(livy_stack, client):
+    marker = unique("sleeper-timeout")
+    staged = livy_stack.stage(SCRIPTS / "sleeper.py")
+    body = build_batch_body(staged, name=marker, args=["300", marker])
+    with pytest.raises(LivyTimeoutError):
+        BatchRunner(client, max_wait_s=8).run(body)
+    assert client.find_batch_by_name(marker) is None
+    deadline = time.monotonic() + 15
+    while spark_submit_running(marker) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not spark_submit_running(marker), "spark-submit outlived the deleted batch"
+
+
+def test_reattach_to_running_batch_of_earlier_attempt(livy_stack, client):
+    first = unique("reattach")
+    staged = livy_stack.stage(SCRIPTS / "sleeper.py")
+    client.submit_batch(build_batch_body(staged, name=first, args=["6"]))
+    events: list[str] = []
+    retry_body = build_batch_body(staged, name=f"{first}-r1", args=["6"])
+    result = BatchRunner(client, on_event=events.append).run(retry_body, previous_names=[first])
+    assert result.reattached and result.name == first
+    assert result.state is LivyState.SUCCESS
+    assert client.find_batch_by_name(f"{first}-r1") is None, "the retry submitted a second batch"
+    assert any("Reattached" in e for e in events)
+
+
+def test_end_of_batch_detected_within_about_a_second(livy_stack, client):
+    body = build_batch_body(livy_stack.stage(SCRIPTS / "sleeper.py"), name=unique("latency"), args=["3"])
+    result = BatchRunner(client, poll=PollPolicy(initial_s=0.25, max_s=1.0)).run(body)
+    assert result.end_detected_s is not None and result.end_detected_s <= 1.5
+
+
+# -- Dagster ------------------------------------------------------------------------------
+
+def event_log_text(instance: dg.DagsterInstance, run_id: str) -> str:
+    return "\n".join(e.user_message or "" for e in instance.all_logs(run_id))
+
+
+def resources(livy_stack, **livy_kwargs):
+    livy = LivyResource(url=livy_stack.url, **livy_kwargs)
+    return {"livy": livy, "pipes_livy": PipesLivyClient(livy=livy)}
+
+
+def test_pipes_success_reports_metadata_and_check(livy_stack):
+    staged = livy_stack.stage(SCRIPTS / "pipes_ok.py")
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("has_rows", asset="pipes_table")])
+    def pipes_table(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
+        yield from pipes_livy.run(context=context, file=staged, extras={"tag": "t-42"}).get_results()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([pipes_table], resources=resources(livy_stack), instance=instance)
+    assert result.success
+    mat = result.asset_materializations_for_node("pipes_table")[0]
+    assert mat.metadata["rows"].value == 3
+    assert mat.metadata["extra"].value == "t-42"
+    assert mat.metadata["livy_batch_url"].value.startswith(livy_stack.url + "/batches/pipes_table--")
+    checks = result.get_asset_check_evaluations()
+    assert [(c.check_name, c.passed) for c in checks] == [("has_rows", True)]
+    logs = event_log_text(instance, result.run_id)
+    assert "plain driver line after" in logs
+    assert '"__dagster_pipes_version"' not in logs
+
+
+def test_pipes_failure_carries_the_traceback(livy_stack):
+    staged = livy_stack.stage(SCRIPTS / "raising.py")
+
+    @dg.asset
+    def failing_table(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
+        return pipes_livy.run(context=context, file=staged, args=["1"]).get_materialize_result()
+
+    result = dg.materialize([failing_table], resources=resources(livy_stack), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    text = str(failure.step_failure_data.error)
+    assert "ValueError: boom from the driver: 1 rows is not enough" in text
+    assert "ended in state dead" in text
+
+
+def test_secrets_never_reach_the_event_log(livy_stack):
+    staged = livy_stack.stage(SCRIPTS / "sleeper.py")
+
+    @dg.asset
+    def secretive(context: dg.AssetExecutionContext, livy: LivyResource):
+        livy.run_batch(context, staged, args=["0"], conf={"spark.hadoop.fs.s3a.secret.key": "s3cr3t-value"})
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([secretive], resources=resources(livy_stack), instance=instance)
+    assert result.success
+    messages = event_log_text(instance, result.run_id)
+    assert "spark.hadoop.fs.s3a.secret.key" in messages
+    assert "s3cr3t-value" not in messages
