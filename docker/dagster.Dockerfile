@@ -45,15 +45,19 @@ WORKDIR ${APP_DIR}
 # dagster-postgres pins dagster exactly, so a wrong pair fails the build instead of drifting.
 COPY pyproject.toml README.md ./
 RUN set -eux; \
-    mkdir -p dagster_livy; touch dagster_livy/__init__.py; \
-    dagster="$(sed -n 's/.*"dagster==\([^"]*\)".*/\1/p' pyproject.toml)"; \
+    python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+        > /tmp/requirements.txt; \
+    dagster="$(sed -n 's/^dagster==\(.*\)$/\1/p' /tmp/requirements.txt)"; \
     test -n "$dagster"; \
     minor="${dagster#*.}"; minor="${minor%%.*}"; patch="${dagster##*.}"; \
-    pip install -e . "dagster-postgres==0.$((minor + 16)).${patch}"; \
-    rm -rf dagster_livy
+    pip install -r /tmp/requirements.txt "dagster-postgres==0.$((minor + 16)).${patch}"; \
+    rm /tmp/requirements.txt
+# The project itself, editable: its packages import from /opt/dagster-livy (dagster_livy and,
+# per pyproject's package-dir, lakehouse_jobs from spark_scripts/). docker-compose.yml mounts
+# ./spark_scripts over the copy, at the same path the livy image whitelists, so Dagster, the
+# notebooks and Livy's batches run the very same files.
 COPY dagster_livy ./dagster_livy
-# Editable install: the package imports from /opt/dagster-livy, the same path the livy image
-# mounts spark_scripts/ at, so paths the code derives from the repository root match Livy's.
+COPY spark_scripts ./spark_scripts
 RUN pip install --no-deps -e . && python -c 'import dagster_livy'
 
 COPY --from=spark-jars /opt/livy/spark-jars /opt/livy/spark-jars

@@ -1,0 +1,16 @@
+"""All Definitions of the lakehouse code location (declared in pyproject's [tool.dagster])."""
+
+import dagster as dg
+
+from dagster_livy.lakehouse.assets import FRESHNESS, GOLD, SILVER, freshness_sensor
+from dagster_livy.lakehouse.jobs import JOBS, SCHEDULES
+from dagster_livy.lakehouse.settings import build_resources
+
+defs = dg.Definitions(
+    assets=[*SILVER, *GOLD],
+    asset_checks=FRESHNESS,
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=[freshness_sensor],
+    resources=build_resources(),
+)

@@ -1,0 +1,66 @@
+"""Where things are and which resources to use: decided here, from the environment, once.
+
+Local defaults follow the repository's layout contract (README): Livy on 127.0.0.1:8998, the
+scripts in spark_scripts/, the staging dir .livy/staging, the lakehouse in .lakehouse/.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_livy.pipes import PipesLivyClient
+from dagster_livy.resource import LivyResource
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_LIVY_URL = "http://127.0.0.1:8998"
+
+
+@dataclass(frozen=True)
+class LakehouseSettings:
+    scripts_uri: str      # where Livy finds spark_scripts/ (a file: URL or local: path prefix)
+    staging_dir: Path     # a dir Livy may read (whitelisted) for the pyFiles zip
+    lakehouse_dir: Path   # the SQLite Iceberg catalog + warehouse, for pyiceberg readers
+    start_date: str       # first daily partition
+
+    @classmethod
+    def from_env(cls, env: os._Environ | dict | None = None) -> "LakehouseSettings":
+        env = os.environ if env is None else env
+        local_dir = Path(env.get("LIVY_LOCAL_DIR", REPO / ".livy"))
+        return cls(
+            scripts_uri=env.get("LIVY_SCRIPTS_URI", (REPO / "spark_scripts").as_uri()).rstrip("/"),
+            staging_dir=Path(env.get("LIVY_STAGING_DIR", Path(env.get("LIVY_RUN_DIR", local_dir)) / "staging")),
+            lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")),
+            start_date=env.get("LAKEHOUSE_START_DATE", "2025-01-01"),
+        )
+
+    def script(self, name: str) -> str:
+        return f"{self.scripts_uri}/{name}"
+
+
+def build_resources(env: os._Environ | dict | None = None) -> dict:
+    """The `livy` and `pipes_livy` resources for this environment.
+
+    Secrets come from the environment through dg.EnvVar (resolved at run time, never stored):
+    LIVY_TOKEN or LIVY_USERNAME/LIVY_PASSWORD. LIVY_PIPES_CHANNEL=shared_dir with
+    LIVY_PIPES_SHARED_DIR selects the Pipes channel for cluster deploy mode.
+    """
+    env = os.environ if env is None else env
+
+    def from_env(name: str):
+        return dg.EnvVar(name) if env.get(name) else None
+
+    livy = LivyResource(
+        url=dg.EnvVar("LIVY_URL") if env.get("LIVY_URL") else DEFAULT_LIVY_URL,
+        token=from_env("LIVY_TOKEN"),
+        username=from_env("LIVY_USERNAME"),
+        password=from_env("LIVY_PASSWORD"),
+        max_wait_s=float(env.get("LIVY_MAX_WAIT_S", "3600")),
+    )
+    channel = env.get("LIVY_PIPES_CHANNEL", "log")
+    pipes = PipesLivyClient(livy=livy, message_channel=channel,
+                            shared_dir=env.get("LIVY_PIPES_SHARED_DIR"))
+    return {"livy": livy, "pipes_livy": pipes}
