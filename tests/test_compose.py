@@ -575,12 +575,12 @@ def test_entrypoint_execs_livy_with_livyctl_flags_and_cluster_conf(tmp_path):
 
 def compose_cli() -> list[str]:
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, timeout=60).returncode == 0:
         return [docker, "compose"]
-    standalone = shutil.which("docker-compose")
+    standalone = shutil.which("docker-compose")  # v2 also ships as a standalone binary; v1 cannot
     if standalone:
-        v = subprocess.run([standalone, "version"], capture_output=True, text=True)
-        if v.returncode == 0 and re.search(r"v?2\.\d+", v.stdout):
+        v = subprocess.run([standalone, "version"], capture_output=True, text=True, timeout=60)
+        if v.returncode == 0 and re.search(r"version v?2\.", v.stdout):
             return [standalone]
     pytest.skip("the Docker Compose v2 CLI plugin is not installed (`docker compose` is unknown here); "
                 "the static checks above still ran")

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_livy.lakehouse.assets import DAILY, customer_analytics, product_performance, sales_summary
+from dagster_livy.lakehouse.assets import (
+    DAILY,
+    FRESHNESS,
+    customer_analytics,
+    product_performance,
+    sales_summary,
+)
 
-silver_to_gold_processing = dg.define_asset_job(
-    "silver_to_gold_processing", selection=[customer_analytics, sales_summary, product_performance],
-    partitions_def=DAILY, description="All three gold tables for a day.")
-customer_analytics_processing = dg.define_asset_job(
-    "customer_analytics_processing", selection=[customer_analytics], partitions_def=DAILY)
-sales_analytics_processing = dg.define_asset_job(
-    "sales_analytics_processing", selection=[sales_summary, product_performance], partitions_def=DAILY)
+# Freshness is judged by its sensor (or the gold_freshness_checks job), not inside the runs that
+# are about to produce the data.
+_FRESHNESS = dg.AssetSelection.checks(*FRESHNESS)
 
-JOBS = [silver_to_gold_processing, customer_analytics_processing, sales_analytics_processing]
+
+def _gold_job(name: str, assets: list, description: str):
+    selection = dg.AssetSelection.assets(*assets) - _FRESHNESS
+    return dg.define_asset_job(name, selection=selection, partitions_def=DAILY, description=description)
+
+
+silver_to_gold_processing = _gold_job(
+    "silver_to_gold_processing", [customer_analytics, sales_summary, product_performance],
+    "All three gold tables for a day (or a date range in one batch each).")
+customer_analytics_processing = _gold_job(
+    "customer_analytics_processing", [customer_analytics], "gold.daily_customer_analytics.")
+sales_analytics_processing = _gold_job(
+    "sales_analytics_processing", [sales_summary, product_performance],
+    "gold.daily_sales_summary and gold.product_performance_analytics.")
+gold_freshness_checks = dg.define_asset_job(
+    "gold_freshness_checks", selection=_FRESHNESS,
+    description="Is yesterday's gold partition there by 06:00 UTC?")
+
+JOBS = [silver_to_gold_processing, customer_analytics_processing, sales_analytics_processing,
+        gold_freshness_checks]
 
 
 def _daily(job, name: str, hour: int, status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
