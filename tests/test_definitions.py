@@ -1,0 +1,75 @@
+"""Smoke test of the lakehouse code location: it loads, with the jobs, schedules and checks users rely on."""
+
+import dagster as dg
+
+from dagster_livy.lakehouse.definitions import defs
+from dagster_livy.lakehouse.settings import build_resources
+
+GOLD = ["gold/daily_customer_analytics", "gold/daily_sales_summary", "gold/product_performance_analytics"]
+
+
+def repo():
+    return defs.get_repository_def()
+
+
+def test_definitions_load_with_the_three_jobs():
+    names = set(repo().job_names)
+    assert {"silver_to_gold_processing", "customer_analytics_processing", "sales_analytics_processing"} <= names
+
+
+def test_schedules_times_and_default_statuses():
+    got = {s.name: (s.cron_schedule, s.default_status, s.execution_timezone) for s in repo().schedule_defs}
+    running, stopped = dg.DefaultScheduleStatus.RUNNING, dg.DefaultScheduleStatus.STOPPED
+    assert got == {
+        "daily_gold_processing_schedule": ("0 2 * * *", running, "UTC"),
+        "customer_analytics_schedule": ("0 3 * * *", stopped, "UTC"),
+        "sales_analytics_schedule": ("0 4 * * *", stopped, "UTC"),
+    }
+
+
+def test_gold_assets_are_daily_partitioned_in_the_livy_pool_with_lineage_from_silver():
+    graph = repo().asset_graph
+    for key in GOLD:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+        assert node.partitions_def.timezone == "UTC"
+        assert node.pools == {"livy"}
+        assets_def = node.assets_def
+        assert assets_def.op.retry_policy.max_retries >= 1
+        assert all(spec.blocking for spec in assets_def.check_specs), "data-quality checks must block"
+        parents = {k.to_user_string() for k in node.parent_keys}
+        assert parents & {"silver/page_views", "silver/purchases"}, parents
+        assert "silver/products" in parents
+
+
+def test_sales_summary_reads_the_previous_day_of_purchases():
+    graph = repo().asset_graph
+    mapping = graph.get_partition_mapping(dg.AssetKey(["gold", "daily_sales_summary"]),
+                                          dg.AssetKey(["silver", "purchases"]))
+    assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset == -1
+
+
+def test_data_quality_and_freshness_checks_are_declared():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in repo().asset_graph.asset_check_keys}
+    expected = {
+        ("gold/daily_customer_analytics", "completeness"),
+        ("gold/daily_customer_analytics", "revenue_matches_silver"),
+        ("gold/daily_customer_analytics", "segment_logic"),
+        ("gold/daily_sales_summary", "revenue_matches_silver"),
+        ("gold/daily_sales_summary", "orders_match_silver"),
+        ("gold/product_performance_analytics", "conversion_rate_in_range"),
+        ("gold/product_performance_analytics", "views_ge_unique_viewers"),
+        ("gold/product_performance_analytics", "revenue_rank_dense"),
+    } | {(k, "freshness_check") for k in GOLD}
+    assert checks == expected
+
+
+def test_resources_follow_the_environment():
+    local = build_resources({})
+    assert local["livy"].url == "http://127.0.0.1:8998"
+    assert local["pipes_livy"].message_channel == "log"
+    remote = build_resources({"LIVY_URL": "https://livy.example:8998", "LIVY_TOKEN": "t",
+                              "LIVY_PIPES_CHANNEL": "shared_dir", "LIVY_PIPES_SHARED_DIR": "/mnt/pipes"})
+    # Secrets stay EnvVar references until run time: never a literal in the definitions.
+    assert isinstance(remote["livy"].token, dg.EnvVar) and isinstance(remote["livy"].url, dg.EnvVar)
+    assert remote["pipes_livy"].message_channel == "shared_dir"
