@@ -40,13 +40,15 @@ down:
 status:
 	@$(PYTHON_BIN) livy/livyctl.py status
 
-$(DAGSTER_HOME):
-	@mkdir -p $@
+# Local Dagster instance: one Livy batch at a time in the `livy` pool (2 cores), no telemetry.
+$(DAGSTER_HOME)/dagster.yaml:
+	@mkdir -p $(DAGSTER_HOME)
+	@printf 'concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n' > $@
 
-demo: jars | $(DAGSTER_HOME)
+demo: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m dagster_livy.lakehouse.demo
 
-dev: up | $(DAGSTER_HOME)
+dev: up $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 test: jars
@@ -55,7 +57,7 @@ test: jars
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
 
-bench: jars | $(DAGSTER_HOME)
+bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench
 
 clean:
