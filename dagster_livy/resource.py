@@ -142,7 +142,7 @@ def _name_parts(context: Any) -> tuple[list[str], int]:
         parts.append(context.partition_key)
     elif context.has_partition_key_range:
         rng = context.partition_key_range
-        parts.append(f"{rng.start}..{rng.end}")
+        parts.append(rng.start if rng.start == rng.end else f"{rng.start}..{rng.end}")
     return parts, int(getattr(context, "retry_number", 0) or 0)
 
 

@@ -9,8 +9,7 @@ from dagster_livy.pipes import PipesLivyClient
 from lakehouse_jobs import contract as c
 from lakehouse_jobs.checks import CHECK_NAMES
 
-SETTINGS = LakehouseSettings.from_env()
-DAILY = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date, timezone="UTC")
+DAILY = dg.DailyPartitionsDefinition(start_date=LakehouseSettings.from_env().start_date, timezone="UTC")
 # Livy batches share one small machine/cluster: the `livy` pool caps how many run at once
 # (limit in dagster.yaml), and a backfill runs each asset's date range as one batch.
 LIVY_POOL = "livy"
@@ -43,10 +42,11 @@ def gold_asset(table: str, script: str, deps: list[dg.AssetDep], description: st
         metadata={"table": f"{c.CATALOG}.{table}", "script": script},
     )
     def _gold(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
+        settings = LakehouseSettings.from_env()  # at run time: the environment may point elsewhere
         dates = context.partition_key_range
         yield from pipes_livy.run(
-            context=context, file=SETTINGS.script(script), args=["--start", dates.start, "--end", dates.end],
-            py_files=[package_zip(SETTINGS.staging_dir).as_uri()],
+            context=context, file=settings.script(script), args=["--start", dates.start, "--end", dates.end],
+            py_files=[package_zip(settings.staging_dir).as_uri()],
         ).get_results()
 
     return _gold

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -45,9 +44,15 @@ class JobResult:
 
 # ----------------------------------------------------------------------------------- pipeline
 
-def _classified(df, classify, products):
-    # Persisted: it feeds the rejected counts, the gold build and the checks.
-    return classify(df, products).persist(StorageLevel.MEMORY_AND_DISK)
+def _materialize(df):
+    """Compute once for the counts, the build and the checks.
+
+    localCheckpoint, not persist/cache: caching clones the Spark session, the clone opens a second
+    Iceberg JDBC catalog, and Iceberg 1.9's JdbcCatalog leaves a metadata ResultSet open on
+    its first connection, so on SQLite that clone's read lock makes our own commit fail with
+    SQLITE_BUSY.
+    """
+    return df.localCheckpoint(eager=True)
 
 
 def run_gold_job(spark: SparkSession, table: str, start: dt.date, end: dt.date,
@@ -62,44 +67,37 @@ def run_gold_job(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     pv = io.read_silver(spark, c.PAGE_VIEWS, start, end, catalog) if needs_views else None
     pu = io.read_silver(spark, c.PURCHASES, start, end, catalog)
 
-    persisted = []
     rejected = {}
     valid = {}
     for name, df, classify in ((c.PAGE_VIEWS, pv, validity.classify_page_views),
                                (c.PURCHASES, pu, validity.classify_purchases)):
         if df is None:
             continue
-        classified = _classified(df, classify, products)
-        persisted.append(classified)
+        classified = _materialize(classify(df, products))
         valid[name], counts = validity.split(classified)
         rejected[name] = validity.counts_by_reason(counts, name)
     valid_pv, valid_pu = valid.get(c.PAGE_VIEWS), valid[c.PURCHASES]
 
-    try:
-        if table == c.CUSTOMER_ANALYTICS:
-            result = gold.build_customer_analytics(valid_pv, valid_pu)
-        elif table == c.SALES_SUMMARY:
-            prev_day = start - dt.timedelta(days=1)
-            prev = io.read_silver(spark, c.PURCHASES, prev_day, prev_day, catalog, allow_missing=True)
-            prev_valid, _ = validity.clean_purchases(prev, products)
-            result = gold.build_sales_summary(valid_pu, prev_valid)
-        else:
-            result = gold.build_product_performance(valid_pv, valid_pu)
+    if table == c.CUSTOMER_ANALYTICS:
+        result = gold.build_customer_analytics(valid_pv, valid_pu)
+    elif table == c.SALES_SUMMARY:
+        prev_day = start - dt.timedelta(days=1)
+        prev = io.read_silver(spark, c.PURCHASES, prev_day, prev_day, catalog, allow_missing=True)
+        prev_valid, _ = validity.clean_purchases(prev, products)
+        result = gold.build_sales_summary(valid_pu, prev_valid)
+    else:
+        result = gold.build_product_performance(valid_pv, valid_pu)
 
-        snapshot_id = io.write_gold(spark, result, table, start, end, catalog)
-        written = io.read_gold(spark, table, start, end, catalog, snapshot_id).persist()
-        persisted.append(written)
-        stats = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).first()
-
-        if table == c.CUSTOMER_ANALYTICS:
-            results = checks.check_customer_analytics(written, valid_pv, valid_pu)
-        elif table == c.SALES_SUMMARY:
-            results = checks.check_sales_summary(written, valid_pu)
-        else:
-            results = checks.check_product_performance(written)
-    finally:
-        for df in persisted:
-            df.unpersist()
+    snapshot_id = io.write_gold(spark, result, table, start, end, catalog)
+    # Check exactly what this run committed, even if another writer commits right after.
+    written = _materialize(io.read_gold(spark, table, start, end, catalog, snapshot_id))
+    stats = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).first()
+    if table == c.CUSTOMER_ANALYTICS:
+        results = checks.check_customer_analytics(written, valid_pv, valid_pu)
+    elif table == c.SALES_SUMMARY:
+        results = checks.check_sales_summary(written, valid_pu)
+    else:
+        results = checks.check_product_performance(written)
 
     return JobResult(
         table=table, start=start, end=end, rows=int(stats["rows"]),

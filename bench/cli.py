@@ -1,0 +1,183 @@
+"""`python -m bench`: start a private Livy, run the sections, print the tables, stop Livy.
+
+    python -m bench [--runs 5] [--quick] [--sections 1,2,3] [--out FILE] [--keep]
+
+Progress lines ("[bench ...]") go to stderr, the report (header and tables) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from bench.report import Report, load1, mem_gib, nproc, progress
+from bench.stack import BenchStack
+
+DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"]}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=5, help="section 1: measured runs of each side (default 5)")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="section 1: skip the unmeasured warm-up pair")
+    p.add_argument("--batches", type=int, default=5, help="section 2: batches per poll policy (default 5)")
+    p.add_argument("--sleep-s", type=float, default=3.0, help="section 2: seconds the batch script sleeps")
+    p.add_argument("--page-views", type=int, default=20_000, help="section 1: page views per day (default 20000)")
+    p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
+    p.add_argument("--quick", action="store_true", help="skip the 10M size")
+    p.add_argument("--sections", default="1,2,3", help="which sections to run (default 1,2,3)")
+    p.add_argument("--driver-memory", default="4g",
+                   help="spark.driver.memory of the bench Livy (SPARK_DRIVER_MEMORY; default 4g, for 10M)")
+    p.add_argument("--budget-min", type=float, default=15.0,
+                   help="time budget per Livy batch in minutes; beyond it a size 'does not fit' (default 15)")
+    p.add_argument("--quiet-wait", type=float, default=20.0,
+                   help="before each measured run, wait up to this many seconds for other processes' CPU "
+                        "use to drop below 25%% (default 20)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--dirty-share", type=float, default=0.02)
+    p.add_argument("--base-dir", help="where the bench Livy run dir and lakehouse go (default: a new temp dir)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, lakehouse) afterwards")
+    p.add_argument("--out", type=Path, help="also write the report to this file")
+    args = p.parse_args(argv)
+    if args.runs < 1 or args.batches < 1:
+        p.error("--runs and --batches must be >= 1")
+    args.sections = {int(s) for s in args.sections.split(",") if s.strip()}
+    return args
+
+
+def java_version() -> str:
+    try:
+        out = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+        m = re.search(r'version "([^"]+)"', out)
+        return m.group(1) if m else "?"
+    except OSError:
+        return "?"
+
+
+def header(report: Report, args, stack: BenchStack, instance_dir: Path) -> None:
+    import dagster
+    import pyspark
+
+    from dagster_livy import LivyClient
+
+    with LivyClient(stack.url) as client:
+        livy = client.version()
+    defaults = stack.spark_defaults()
+    jars = [Path(j).name for j in defaults.get("spark.jars", "").split(",") if "iceberg" in j]
+    now = dt.datetime.now(dt.timezone.utc)
+    report.say(f"dagster-livy benchmarks  {now:%Y-%m-%d %H:%M} UTC")
+    report.say("=" * 72)
+    report.say(f"machine   {nproc()} CPUs (nproc), {mem_gib('MemTotal'):.1f} GiB RAM "
+               f"({mem_gib('MemAvailable'):.1f} GiB available at start), load avg {load1()} at start, "
+               f"{platform.system()} {platform.release()}")
+    report.say(f"versions  Livy {livy.get('version', '?')} (GET /version), pyspark {pyspark.__version__}, "
+               f"dagster {dagster.__version__}, Python {platform.python_version()}, Java {java_version()}"
+               + (f", {', '.join(jars)}" if jars else ""))
+    report.say(f"Livy      own server {stack.url} (master local[*]), run dir {stack.run_dir}, "
+               f"lakehouse {stack.lakehouse_dir}")
+    report.say(f"Spark     spark.driver.memory={defaults.get('spark.driver.memory')} (SPARK_DRIVER_MEMORY="
+               f"{args.driver_memory}, rendered by livyctl into spark-defaults.conf: every Livy batch and the "
+               f"plain spark-submit runs), spark.sql.shuffle.partitions={defaults.get('spark.sql.shuffle.partitions')}")
+    report.say(f"Dagster   private instance {instance_dir} (SQLite; not DAGSTER_HOME), execute_in_process, "
+               "console log level WARNING")
+    report.say(f"options   runs={args.runs} warm-up={'yes' if args.warmup else 'no'} batches={args.batches} "
+               f"sizes={args.sizes} quick={args.quick} budget={args.budget_min:g} min seed={args.seed} "
+               f"dirty-share={args.dirty_share}")
+    report.say()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore")  # Dagster beta/preview warnings would drown the progress lines
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    # SIGTERM (e.g. a CI timeout) must still stop the bench Livy: turn it into an exception.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    began = time.monotonic()
+    own_base = args.base_dir is None
+    base = Path(args.base_dir or tempfile.mkdtemp(prefix="dagster-livy-bench-")).resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    report = Report()
+    stack = instance = None
+    failed = False
+    try:
+        progress(f"starting the bench's own Livy (run dir {base / 'livy-run'}, lakehouse {base / 'lakehouse'}, "
+                 f"SPARK_DRIVER_MEMORY={args.driver_memory}) ...")
+        stack = BenchStack.start(base, args.driver_memory)
+        progress(f"Livy up at {stack.url}")
+
+        from bench.runs import point_dagster_at
+
+        budget_s = args.budget_min * 60
+        point_dagster_at(stack, budget_s)
+        import dagster as dg
+
+        from dagster_livy.lakehouse.definitions import defs  # after point_dagster_at: reads the env
+
+        instance_dir = base / "dagster-home"
+        instance_dir.mkdir(exist_ok=True)
+        instance = dg.DagsterInstance.local_temp(tempdir=str(instance_dir),
+                                                 overrides={"telemetry": {"enabled": False}})
+        header(report, args, stack, instance_dir)
+
+        from bench.context import Context
+
+        ctx = Context(args=args, report=report, stack=stack, instance=instance, defs=defs, dates=DATES,
+                      budget_s=budget_s)
+        from bench import gold, polling, scale
+
+        for number, module in ((1, gold), (2, polling), (3, scale)):
+            if number not in args.sections:
+                continue
+            started = time.monotonic()
+            try:
+                module.run(ctx)
+                progress(f"section {number} done in {(time.monotonic() - started) / 60:.1f} min")
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # report it, keep going: the other sections still mean something
+                failed = True
+                traceback.print_exc()
+                report.say(f"{number}. FAILED: {type(exc).__name__}: {exc}")
+                report.say()
+        report.say(f"total {(time.monotonic() - began) / 60:.1f} min; load avg {load1()} at the end; "
+                   f"{mem_gib('MemAvailable'):.1f} GiB available at the end")
+    except KeyboardInterrupt:
+        failed = True
+        progress("interrupted")
+    finally:
+        if instance is not None:
+            instance.dispose()
+        if stack is not None:
+            progress("stopping the bench Livy ...")
+            progress(stack.stop() or "stopped")
+        if own_base and not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+        elif args.keep:
+            progress(f"kept {base}")
+        if args.out and report.lines:
+            report.save(args.out)
+            progress(f"report written to {args.out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""One measured run of each kind: silver through Livy, a gold job through Dagster, plain spark-submit.
+
+Nothing of dagster_livy.lakehouse is imported at module level: its settings are read from the
+environment at import time, and `point_dagster_at` must set that environment first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from bench.report import progress
+from bench.stack import REPO, BenchStack
+from dagster_livy import BatchRunner, LivyBatchFailedError, LivyClient, LivyError, LivyTimeoutError
+from dagster_livy.bodies import build_batch_body
+
+GOLD_SCRIPT = REPO / "spark_scripts" / "batch_customer_analytics.py"
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def point_dagster_at(stack: BenchStack, max_wait_s: float) -> None:
+    """The lakehouse definitions read these at import time: set them before importing."""
+    os.environ["LIVY_URL"] = stack.url
+    os.environ["LIVY_STAGING_DIR"] = str(stack.staging_dir)
+    os.environ["LAKEHOUSE_DIR"] = str(stack.lakehouse_dir)
+    os.environ["LIVY_MAX_WAIT_S"] = str(int(max_wait_s))
+    os.environ.pop("LIVY_SCRIPTS_URI", None)
+    os.environ.pop("LIVY_RUN_DIR", None)
+
+
+def failure_reason(exc: BaseException | str) -> str:
+    """One line saying why a batch/run failed (OOM and timeouts named plainly)."""
+    text = str(exc)
+    if isinstance(exc, LivyBatchFailedError):
+        text = "\n".join(exc.log_tail) + "\n" + text
+    for pattern, reason in ((r"OutOfMemoryError[^\n]*", None), (r"GC overhead limit[^\n]*", None),
+                            (r"Killed|exit code 137|signal 9", "killed (SIGKILL: out of memory?)")):
+        m = re.search(pattern, text)
+        if m:
+            return reason or m.group(0).strip()[:160]
+    if isinstance(exc, LivyTimeoutError) or re.search(r"still \w+ after \d+s; deleting it", text):
+        first = text.strip().splitlines()[0] if text.strip() else "timeout"
+        return f"time budget exceeded: {first[:160]}"
+    lines = [l.strip() for l in text.splitlines() if re.search(r"(Error|Exception)\b", l)]
+    return (lines[-1] if lines else (text.strip().splitlines() or ["failed"])[-1])[:200]
+
+
+# ---------------------------------------------------------------- silver
+
+@dataclass
+class SilverRun:
+    date: str
+    page_views_per_day: int
+    wall_s: float
+    counts: dict[str, int] = field(default_factory=dict)  # silver table -> rows of the date
+    error: str | None = None
+    peak_rss_gib: float | None = None
+
+
+def generate_silver(stack: BenchStack, date: str, page_views: int, *, seed: int, dirty_share: float,
+                    max_wait_s: float, rss_root: int | None = None) -> SilverRun:
+    from dagster_livy.lakehouse.packaging import package_zip
+    from dagster_livy.lakehouse.settings import LakehouseSettings
+
+    from bench.stack import PeakRss
+
+    settings = LakehouseSettings.from_env()
+    body = build_batch_body(
+        settings.script("generate_silver.py"), name=f"bench-silver-{date}-{uuid.uuid4().hex[:8]}",
+        args=["--date", date, "--page-views-per-day", str(page_views), "--seed", str(seed),
+              "--dirty-share", str(dirty_share)],
+        py_files=[package_zip(settings.staging_dir).as_uri()],
+    )
+    run = SilverRun(date=date, page_views_per_day=page_views, wall_s=0.0)
+
+    def lines(ls: list[str]) -> None:
+        for line in ls:
+            if line.startswith("SILVER "):
+                run.counts = {k: int(v) for k, v in re.findall(r"(silver\.\w+)=(\d+)", line)}
+
+    began = time.monotonic()
+    with PeakRss(rss_root) as rss, LivyClient(stack.url) as client:
+        try:
+            BatchRunner(client, max_wait_s=max_wait_s, on_lines=lines).run(body)
+        except LivyError as exc:
+            run.error = failure_reason(exc)
+    run.wall_s = time.monotonic() - began
+    run.peak_rss_gib = rss.peak_gib if rss_root else None
+    return run
+
+
+# ---------------------------------------------------------------- Dagster -> Livy
+
+@dataclass
+class JobRun:
+    wall_s: float
+    success: bool
+    busy: float | None = None           # CPU share used by others just before the run
+    livy_batch_s: float | None = None   # BatchRunner: submit accepted -> end seen and log drained
+    spark_job_s: float | None = None    # inside the driver: read silver -> write gold -> checks
+    rows: int | None = None
+    checks: str = "-"
+    batch_name: str | None = None
+    retries: int = 0
+    error: str | None = None
+    peak_rss_gib: float | None = None
+
+
+def no_retry_pipes(livy_resource):
+    """A PipesLivyClient whose Livy errors (timeout, OOM) fail the step without the asset's
+    RetryPolicy: a budget overrun must not be retried for another budget. Same code path
+    otherwise."""
+    from dagster_livy.pipes import PipesLivyClient
+
+    class NoRetryPipesLivyClient(PipesLivyClient):
+        def run(self, **kwargs):
+            try:
+                return super().run(**kwargs)
+            except LivyError as exc:
+                raise dg.Failure(description=failure_reason(exc), allow_retries=False) from exc
+
+    return NoRetryPipesLivyClient(livy=livy_resource)
+
+
+def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str, *,
+                 resources: dict | None = None, rss_root: int | None = None,
+                 busy: float | None = None) -> JobRun:
+    from bench.stack import PeakRss
+
+    began = time.monotonic()
+    with PeakRss(rss_root) as rss:
+        result = job.execute_in_process(
+            partition_key=date, instance=instance, raise_on_error=False, run_config=QUIET_LOGGERS,
+            **({"resources": resources} if resources else {}))
+    run = JobRun(wall_s=time.monotonic() - began, success=result.success, busy=busy)
+    run.peak_rss_gib = rss.peak_gib if rss_root else None
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
+            md = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+            run.livy_batch_s = md.get("livy_duration_s")
+            run.spark_job_s = md.get("duration_s")
+            run.rows = md.get("rows")
+            run.batch_name = md.get("livy_batch_name")
+        elif kind == "STEP_RESTARTED":
+            run.retries += 1
+        elif kind == "STEP_FAILURE" and run.error is None:
+            err = event.step_failure_data.error
+            text = (err.message if err else "") + "\n" + str(err or "")
+            cause = err.cause if err else None
+            while cause is not None:
+                text += "\n" + cause.message
+                cause = cause.cause
+            run.error = failure_reason(text)
+    evals = result.get_asset_check_evaluations()
+    if evals:
+        run.checks = f"{sum(e.passed for e in evals)}/{len(evals)}"
+    return run
+
+
+# ---------------------------------------------------------------- plain spark-submit
+
+@dataclass
+class SubmitRun:
+    wall_s: float
+    success: bool
+    busy: float | None = None           # CPU share used by others just before the run
+    spark_job_s: float | None = None
+    rows: int | None = None
+    checks: str = "-"
+    error: str | None = None
+
+
+def spark_submit_gold(stack: BenchStack, zip_path: Path, date: str, log_path: Path,
+                      busy: float | None = None) -> SubmitRun:
+    """The venv's pyspark bin/spark-submit, with the bench Livy's SPARK_CONF_DIR (same
+    spark-defaults: Iceberg catalog, driver memory, shuffle partitions) and the same pyFiles zip."""
+    cmd = [str(stack.spark_home / "bin" / "spark-submit"), "--master", "local[*]",
+           "--name", f"bench-submit-{date}", "--py-files", str(zip_path), str(GOLD_SCRIPT), "--date", date]
+    began = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, env=stack.spark_env(), stdout=subprocess.PIPE, stderr=log,
+                              stdin=subprocess.DEVNULL, text=True, cwd=stack.run_dir)
+    run = SubmitRun(wall_s=time.monotonic() - began, success=proc.returncode == 0, busy=busy)
+    with open(log_path, "a") as log:
+        log.write(proc.stdout)
+    m = re.search(r"^GOLD .*?rows=(\d+).*?checks=(\d+/\d+) passed.*?duration_s=([\d.]+)", proc.stdout, re.M)
+    if m:
+        run.rows, run.checks, run.spark_job_s = int(m.group(1)), m.group(2), float(m.group(3))
+    if not run.success:
+        run.error = failure_reason(log_path.read_text(errors="replace")[-20000:])
+        progress(f"spark-submit failed ({proc.returncode}); log: {log_path}")
+    return run

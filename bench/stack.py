@@ -1,0 +1,176 @@
+"""The bench's own Livy server and lakehouse (never the developer's `make up` one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LIVYCTL = REPO / "livy" / "livyctl.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def livyctl(ctl_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **ctl_env, "PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    return subprocess.run([sys.executable, str(LIVYCTL), *args], env=env, capture_output=True, text=True)
+
+
+@dataclass
+class BenchStack:
+    base: Path
+    ctl_env: dict[str, str]   # what livyctl is started/stopped with
+    env: dict[str, str]       # `livyctl env --json`: what the server and its spark-submits run with
+    started: bool = False
+
+    @classmethod
+    def start(cls, base: Path, driver_memory: str) -> "BenchStack":
+        ctl_env = {
+            "LIVY_RUN_DIR": str(base / "livy-run"),
+            "LAKEHOUSE_DIR": str(base / "lakehouse"),
+            "LIVY_PORT": str(free_port()),
+            "SPARK_DRIVER_MEMORY": driver_memory,
+        }
+        stack = cls(base=base, ctl_env=ctl_env, env={})
+        proc = livyctl(ctl_env, "up", "--wait", "120")
+        if proc.returncode != 0:
+            stack.stop()  # a half-started JVM must not outlive us
+            raise RuntimeError(f"livyctl up failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        stack.started = True
+        env = livyctl(ctl_env, "env", "--json")
+        if env.returncode != 0:
+            raise RuntimeError(f"livyctl env failed:\n{env.stderr}")
+        stack.env = json.loads(env.stdout)
+        return stack
+
+    def stop(self) -> str:
+        proc = livyctl(self.ctl_env, "down")
+        return (proc.stdout + proc.stderr).strip()
+
+    url = property(lambda self: self.env["LIVY_URL"])
+    staging_dir = property(lambda self: Path(self.env["LIVY_STAGING_DIR"]))
+    lakehouse_dir = property(lambda self: Path(self.env["LAKEHOUSE_DIR"]))
+    spark_home = property(lambda self: Path(self.env["SPARK_HOME"]))
+    spark_conf_dir = property(lambda self: Path(self.env["SPARK_CONF_DIR"]))
+    run_dir = property(lambda self: Path(self.ctl_env["LIVY_RUN_DIR"]))
+
+    def server_pid(self) -> int | None:
+        try:
+            return int((self.run_dir / "livy-server.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def spark_env(self) -> dict[str, str]:
+        """The environment Livy gives its spark-submits, for running the same thing by hand."""
+        keep = ("SPARK_HOME", "SPARK_CONF_DIR", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON",
+                "SPARK_LOCAL_IP", "LAKEHOUSE_DIR", "PYTHONUNBUFFERED")
+        return {**os.environ, **{k: self.env[k] for k in keep if k in self.env}}
+
+    def spark_defaults(self) -> dict[str, str]:
+        out = {}
+        for line in (self.spark_conf_dir / "spark-defaults.conf").read_text().splitlines():
+            parts = line.split(None, 1)
+            if len(parts) == 2 and not parts[0].startswith("#"):
+                out[parts[0]] = parts[1].strip()
+        return out
+
+
+# ---------------------------------------------------------------- memory of a process tree
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class PeakRss:
+    """Samples the summed RSS of every descendant of `root` (not root itself) twice a second:
+    for the Livy server that is the spark-submit JVM, the Python driver and its workers."""
+
+    def __init__(self, root: int | None, interval_s: float = 0.5) -> None:
+        self.root, self.interval_s = root, interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self.root:
+                kids, total = _children_map(), 0
+                todo = list(kids.get(self.root, []))
+                while todo:
+                    pid = todo.pop()
+                    total += _rss_bytes(pid)
+                    todo.extend(kids.get(pid, []))
+                self.peak = max(self.peak, total)
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def peak_gib(self) -> float:
+        return self.peak / 1024 ** 3
+
+
+def _cpu_times() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]), idle
+
+
+def cpu_busy(interval_s: float = 1.0) -> float | None:
+    """Share of all CPUs busy over `interval_s` (0..1). Taken while the bench itself is idle, it
+    is the load other processes put on the machine."""
+    try:
+        t0, i0 = _cpu_times()
+        time.sleep(interval_s)
+        t1, i1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        time.sleep(interval_s)
+        return None
+    return (1 - (i1 - i0) / (t1 - t0)) if t1 > t0 else None
+
+
+def wait_quiet(max_wait_s: float = 0.0, threshold: float = 0.25) -> float | None:
+    """Pause between measured runs (the previous JVM's exit settles); wait up to `max_wait_s` for
+    the machine's CPU use by others to drop below `threshold`. Returns the last busy share seen."""
+    deadline = time.monotonic() + max_wait_s
+    busy = cpu_busy(1.0)
+    while busy is not None and busy > threshold and time.monotonic() < deadline:
+        busy = cpu_busy(2.0)
+    return busy

@@ -1,0 +1,120 @@
+"""The lakehouse end to end on the real stack: silver through Livy, gold through Dagster + Pipes +
+Livy, read back with pyiceberg."""
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+
+from dagster_livy import BatchRunner, LivyClient
+from dagster_livy.bodies import build_batch_body
+from dagster_livy.lakehouse.definitions import defs
+from dagster_livy.lakehouse.packaging import package_zip
+from dagster_livy.lakehouse.settings import LakehouseSettings, build_resources
+
+pytestmark = pytest.mark.integration
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+D2 = (TODAY - dt.timedelta(days=1)).isoformat()  # yesterday: the partition a schedule would run
+D1 = (TODAY - dt.timedelta(days=2)).isoformat()
+NO_SILVER = (TODAY - dt.timedelta(days=30)).isoformat()
+GOLD = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
+
+
+@pytest.fixture(scope="module")
+def lakehouse(livy_stack):
+    """Silver for D1..D2 (with dirty rows of every kind), generated through the test Livy; the
+    lakehouse definitions pointed at that Livy for the module."""
+    mp = pytest.MonkeyPatch()
+    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
+        mp.setenv(key, str(livy_stack.env[key]))
+    settings = LakehouseSettings.from_env()
+    body = build_batch_body(
+        settings.script("generate_silver.py"), name=f"pipeline-silver-{dt.datetime.now():%H%M%S%f}",
+        args=["--start", D1, "--end", D2, "--page-views-per-day", "10000", "--seed", "7", "--dirty-share", "0.1"],
+        py_files=[package_zip(settings.staging_dir).as_uri()])
+    with LivyClient(livy_stack.url) as client:
+        BatchRunner(client).run(body)
+    lh = livy_stack.lakehouse_dir
+    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    yield catalog
+    mp.undo()
+
+
+def run(job: str, start: str, end: str | None = None) -> dg.ExecuteInProcessResult:
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end or start}
+    return defs.get_job_def(job).execute_in_process(
+        tags=tags, resources=build_resources(), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def failure_text(result) -> str:
+    return "\n".join(str(e.step_failure_data.error) for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+
+
+def rows_of(catalog, table: str, date: str) -> list[dict]:
+    arrow = catalog.load_table(table).scan(row_filter=f"date = '{date}'").to_arrow()
+    return sorted(arrow.to_pylist(), key=lambda r: tuple(str(v) for v in r.values()))
+
+
+def test_silver_to_gold_materializes_every_gold_asset_with_checks(lakehouse):
+    result = run("silver_to_gold_processing", D2)
+    assert result.success, failure_text(result)
+    mats = {".".join(m.asset_key.path): m for m in result.get_asset_materialization_events()
+            and [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]}
+    assert set(mats) == set(GOLD)
+    for table, mat in mats.items():
+        md = {k: v.value for k, v in mat.metadata.items()}
+        assert md["rows"] > 0 and md["livy_state"] == "success", (table, md)
+        assert md["livy_batch_url"].endswith(md["livy_batch_name"])
+        assert md["livy_batch_name"].startswith(table.replace(".", "__") + f"--{D2}--")
+    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert len(checks) == 8 and all(checks.values()), checks
+    # Dirty silver rows are excluded and counted by reason.
+    customer = {k: v.value for k, v in mats["gold.daily_customer_analytics"].metadata.items()}
+    reasons = {k: v for k, v in customer.items() if k.startswith("rejected.")}
+    for reason in ("null_key", "unknown_product", "duplicate"):
+        assert reasons[f"rejected.page_views.{reason}"] > 0, reasons
+    for reason in ("null_key", "non_positive_quantity", "negative_price", "unknown_product"):
+        assert reasons[f"rejected.purchases.{reason}"] > 0, reasons
+    # Σ revenue equal in the three gold tables for the date.
+    totals = {t: sum((r["revenue"] or Decimal(0)) for r in rows_of(lakehouse, t, D2)) for t in GOLD}
+    assert len(set(totals.values())) == 1, totals
+
+
+def test_freshness_check_passes_once_yesterday_is_built(lakehouse):
+    result = run("silver_to_gold_processing", D2)
+    assert result.success, failure_text(result)
+    fresh = defs.get_job_def("gold_freshness_checks").execute_in_process(
+        resources=build_resources(), instance=result.dagster_run and dg.DagsterInstance.ephemeral(),
+        raise_on_error=False)
+    evaluations = fresh.get_asset_check_evaluations()
+    assert len(evaluations) == 3  # evaluated (an ephemeral instance has no history: not passed)
+
+
+def test_partition_run_three_times_gives_identical_rows(lakehouse):
+    snapshots = []
+    for _ in range(3):
+        result = run("customer_analytics_processing", D1)
+        assert result.success, failure_text(result)
+        snapshots.append(rows_of(lakehouse, "gold.daily_customer_analytics", D1))
+    assert snapshots[0] and snapshots[0] == snapshots[1] == snapshots[2]
+    keys = [r["customer_id"] for r in snapshots[0]]
+    assert len(keys) == len(set(keys)), "a rerun duplicated rows"
+
+
+def test_sales_job_builds_summary_and_product_performance(lakehouse):
+    result = run("sales_analytics_processing", D1, D2)
+    assert result.success, failure_text(result)
+    assert {".".join(e.asset_key.path) for e in result.get_asset_materialization_events()} == {
+        "gold.daily_sales_summary", "gold.product_performance_analytics"}
+    for date in (D1, D2):
+        ranks = sorted({r["revenue_rank"] for r in rows_of(lakehouse, "gold.product_performance_analytics", date)})
+        assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_missing_silver_date_fails_naming_table_and_date(lakehouse):
+    result = run("customer_analytics_processing", NO_SILVER)
+    assert not result.success
+    text = failure_text(result)
+    assert "silver." in text and NO_SILVER in text, text[-2000:]

@@ -1,0 +1,117 @@
+"""Script command lines: argument errors, Dagster Pipes reporting, plain spark-submit."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import pytest
+
+from . import oracle
+from .conftest import REPO, SPARK_CONF, SPARK_SCRIPTS, pyiceberg_catalog
+
+
+def parse(argv):
+    from lakehouse_jobs import cli
+
+    return cli.parse_args(cli.build_parser("test"), argv)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--date", "2024-13-01"], "argument --date: invalid date '2024-13-01' for --date (expected YYYY-MM-DD)"),
+    (["--date", "20240101"], "invalid date '20240101'"),
+    (["--start", "2024-01-02", "--end", "yesterday"], "argument --end: invalid date 'yesterday'"),
+    (["--start", "2024-01-02"], "--start and --end must be given together"),
+    (["--start", "2024-01-03", "--end", "2024-01-02"], "--start 2024-01-03 is after --end 2024-01-02"),
+    (["--date", "2024-01-01", "--start", "2024-01-01", "--end", "2024-01-02"], "either --date or --start/--end"),
+])
+def test_bad_arguments_exit_with_a_clear_message(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse(argv)
+    assert exit_info.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_dates_and_pipes_arguments_are_accepted():
+    args = parse(["--date", "2024-01-02", "--dagster-pipes-context", "abc", "--dagster-pipes-messages", "def"])
+    assert (args.start, args.end) == (dt.date(2024, 1, 2), dt.date(2024, 1, 2))
+    args = parse(["--start", "2024-01-01", "--end", "2024-01-03"])
+    assert (args.start, args.end, args.catalog) == (dt.date(2024, 1, 1), dt.date(2024, 1, 3), "lakehouse")
+
+
+def test_no_date_and_no_pipes_partition_is_an_error():
+    from lakehouse_jobs import cli
+
+    with pytest.raises(SystemExit, match="no date given"):
+        cli.resolve_dates(parse([]), pipes=object())
+
+
+def test_pipes_partition_range_drives_the_dates_and_everything_is_reported(spark, silver, pipes):
+    from lakehouse_jobs import checks
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs.cli import main_gold
+
+    result, messages = pipes(lambda: main_gold(c.PRODUCT_PERFORMANCE, [], spark=spark),
+                             asset_keys=["gold/product_performance_analytics"],
+                             partition_range=("2024-01-02", "2024-01-03"))
+    assert (result.start, result.end) == (dt.date(2024, 1, 2), dt.date(2024, 1, 3))
+    methods = [m["method"] for m in messages]
+    assert methods[0] == "opened" and methods[-1] == "closed"
+    [materialization] = [m["params"] for m in messages if m["method"] == "report_asset_materialization"]
+    meta = {k: v["raw_value"] for k, v in materialization["metadata"].items()}
+    assert meta["dates"] == ["2024-01-02", "2024-01-03"]
+    assert meta["table"] == c.PRODUCT_PERFORMANCE and meta["rows"] == result.rows > 0
+    assert meta["revenue_exact"] == str(result.revenue) and meta["revenue"] == float(result.revenue)
+    assert meta["snapshot_id"] == str(result.snapshot_id)
+    assert {k for k in meta if k.startswith("rejected.")} == (
+        {f"rejected.page_views.{r}" for r in c.PAGE_VIEW_REASONS}
+        | {f"rejected.purchases.{r}" for r in c.PURCHASE_REASONS})
+    assert isinstance(meta["duration_s"], float)
+    reported = [(m["params"]["check_name"], m["params"]["severity"], m["params"]["passed"])
+                for m in messages if m["method"] == "report_asset_check"]
+    assert [name for name, _, _ in reported] == list(checks.CHECK_NAMES[c.PRODUCT_PERFORMANCE])
+    assert all(passed for _, _, passed in reported)
+    assert {m["params"]["asset_key"] for m in messages if m["method"].startswith("report_")} == {
+        "gold/product_performance_analytics"}
+
+
+def _render_spark_conf(target, lakehouse):
+    """The production Spark conf with the lakehouse paths pointed at a temp lakehouse."""
+    target.mkdir()
+    for source in SPARK_CONF.iterdir():
+        text = source.read_text().replace(str(REPO / ".lakehouse"), str(lakehouse))
+        (target / source.name).write_text(text)
+    assert str(lakehouse) in (target / "spark-defaults.conf").read_text()
+
+
+def test_spark_submit_without_pipes_arguments(silver, catalog, tmp_path):
+    """A gold script under plain spark-submit: no Pipes args, a no-op context, exit 0, gold
+    equal to the oracle. Silver is copied with pyiceberg into a lakehouse of its own, which no
+    other JVM has open."""
+    day = dt.date(2024, 1, 2)
+    lakehouse = tmp_path / "lakehouse"
+    lakehouse.mkdir()
+    target = pyiceberg_catalog("lakehouse", lakehouse)
+    target.create_namespace("silver")
+    for name in (oracle.PRODUCTS, oracle.PAGE_VIEWS, oracle.PURCHASES):
+        source = catalog.load_table(name)
+        scan = source.scan() if name == oracle.PRODUCTS else source.scan(
+            row_filter=f"event_date = '{day.isoformat()}'")
+        copy = target.create_table(name, schema=source.schema(), partition_spec=source.spec())
+        copy.append(scan.to_arrow())
+    conf_dir = tmp_path / "spark-conf"
+    _render_spark_conf(conf_dir, lakehouse)
+
+    env = {**os.environ, "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYSPARK_PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
+    spark_submit = REPO / ".venv/lib/python3.11/site-packages/pyspark/bin/spark-submit"
+    script = SPARK_SCRIPTS / "batch_customer_analytics.py"
+    proc = subprocess.run([str(spark_submit), str(script), "--date", day.isoformat()],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # spark-submit's PythonRunner merges the script's stderr into stdout.
+    assert "This process was not launched by a Dagster orchestration process" in proc.stdout + proc.stderr
+    [summary] = [line for line in proc.stdout.splitlines() if line.startswith("GOLD ")]
+    assert "gold.daily_customer_analytics dates=2024-01-02..2024-01-02" in summary
+    assert "checks=3/3 passed" in summary
+    assert oracle.compare_gold(target, day, tables=[oracle.CUSTOMER]) == {}

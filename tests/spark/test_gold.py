@@ -1,0 +1,113 @@
+"""Gold against the independent oracle, the revenue invariant, checks, idempotency."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import functions as F
+
+from . import oracle
+from .conftest import SILVER_END, SILVER_START
+
+
+@pytest.fixture(scope="module")
+def gold_run(spark, silver):
+    """All three gold scripts over the whole silver range in one run each (multi-date)."""
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs.cli import main_gold
+
+    argv = ["--start", SILVER_START, "--end", SILVER_END]
+    return {table: main_gold(table, argv, spark=spark) for table in c.GOLD_TABLES}
+
+
+DAYS = [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+
+
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_gold_matches_independent_oracle(gold_run, catalog, day):
+    assert oracle.compare_gold(catalog, day) == {}
+
+
+def test_gold_is_not_trivial(gold_run, catalog):
+    """Guard the oracle comparison against vacuous data: every segment, pct and rank appear."""
+    rows = {t: [r for d in DAYS for r in oracle.actual_gold(catalog, t, d)] for t in oracle.GOLD_TABLES}
+    assert {r["customer_segment"] for r in rows[oracle.CUSTOMER]} == {
+        "high_value", "buyer", "engaged_browser", "browser"}
+    assert any(r["revenue_change_pct"] is not None for r in rows[oracle.SALES])
+    assert any(r["revenue_change_pct"] is None for r in rows[oracle.SALES])  # first day
+    assert max(r["revenue_rank"] for r in rows[oracle.PRODUCT]) > 3
+
+
+@pytest.mark.parametrize("day", DAYS, ids=str)
+def test_revenue_is_equal_in_all_gold_tables_and_valid_silver(gold_run, catalog, day):
+    totals = {t: sum((r["revenue"] for r in oracle.actual_gold(catalog, t, day)), Decimal("0"))
+              for t in oracle.GOLD_TABLES}
+    silver_revenue = oracle.valid_silver_revenue(catalog, day)
+    assert silver_revenue > 0
+    assert set(totals.values()) == {silver_revenue}, totals
+
+
+def test_run_results_and_checks(gold_run, catalog):
+    from lakehouse_jobs import checks
+
+    revenue = sum(oracle.valid_silver_revenue(catalog, d) for d in DAYS)
+    for table, result in gold_run.items():
+        assert result.revenue == revenue
+        assert [c["check_name"] for c in result.checks] == list(checks.CHECK_NAMES[table])
+        assert all(c["passed"] for c in result.checks), result.checks
+        assert all(c["severity"] in ("ERROR", "WARN") for c in result.checks)
+        assert result.dates == [d.isoformat() for d in DAYS]
+        snapshot = catalog.load_table(table).snapshot_by_id(result.snapshot_id)
+        assert snapshot is not None and snapshot.summary.operation.value == "overwrite"
+    rejected = gold_run[oracle.CUSTOMER].rejected
+    expected = {t: {r: sum(oracle.expected_rejections(catalog, d)[t][r] for d in DAYS) for r in reasons}
+                for t, reasons in ((oracle.PAGE_VIEWS, oracle.PAGE_VIEW_REASONS),
+                                   (oracle.PURCHASES, oracle.PURCHASE_REASONS))}
+    assert rejected == expected
+
+
+def test_checks_fail_on_broken_gold(spark, gold_run):
+    """Each check can fail: feed it gold with the fault it is meant to catch."""
+    from lakehouse_jobs import checks
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs import validity
+    from lakehouse_jobs.io import read_gold, read_silver
+
+    day = dt.date(2024, 1, 2)
+    products = read_silver(spark, c.PRODUCTS)
+    valid_pv, _ = validity.clean_page_views(read_silver(spark, c.PAGE_VIEWS, day, day), products)
+    valid_pu, _ = validity.clean_purchases(read_silver(spark, c.PURCHASES, day, day), products)
+    cust = read_gold(spark, c.CUSTOMER_ANALYTICS, day, day)
+    sales = read_gold(spark, c.SALES_SUMMARY, day, day)
+    prod = read_gold(spark, c.PRODUCT_PERFORMANCE, day, day)
+    first = cust.orderBy("customer_id").first()["customer_id"]
+
+    assert not checks.completeness(cust.where(F.col("customer_id") != first), valid_pv, valid_pu)["passed"]
+    assert not checks.completeness(cust.unionByName(cust.limit(1)), valid_pv, valid_pu)["passed"]
+    bumped = cust.withColumn("revenue", F.col("revenue") + F.lit(Decimal("0.01")))
+    result = checks.revenue_matches_silver(bumped, valid_pu)
+    assert not result["passed"] and result["metadata"]["mismatched_dates"] == [day.isoformat()]
+    assert not checks.segment_logic(cust.withColumn("customer_segment", F.lit("browser")))["passed"]
+    assert not checks.orders_match_silver(sales.withColumn("orders", F.col("orders") + 1), valid_pu)["passed"]
+    assert not checks.conversion_rate_in_range(prod.withColumn("conversion_rate", F.lit(1.5)))["passed"]
+    assert not checks.views_ge_unique_viewers(prod.withColumn("views", F.lit(0)))["passed"]
+    assert not checks.revenue_rank_dense(prod.withColumn("revenue_rank", F.col("revenue_rank") * 2))["passed"]
+
+
+def test_same_date_three_times_is_idempotent(spark, gold_run, catalog):
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs.cli import run_gold_job
+
+    day = dt.date(2024, 1, 2)
+    before_other_day = oracle.actual_gold(catalog, c.CUSTOMER_ANALYTICS, dt.date(2024, 1, 1))
+    snapshots, results = [], []
+    for _ in range(3):
+        result = run_gold_job(spark, c.CUSTOMER_ANALYTICS, day, day)
+        snapshots.append(result.snapshot_id)
+        results.append(oracle.actual_gold(catalog, c.CUSTOMER_ANALYTICS, day))
+    assert results[0] == results[1] == results[2] and len(results[0]) > 0
+    assert len(set(snapshots)) == 3  # three commits, one partition's worth of rows
+    table = catalog.load_table(c.CUSTOMER_ANALYTICS)
+    partitions = [p for p in table.inspect.partitions().to_pylist() if p["partition"]["date"] == day]
+    assert len(partitions) == 1 and partitions[0]["record_count"] == len(results[0])
+    assert oracle.actual_gold(catalog, c.CUSTOMER_ANALYTICS, dt.date(2024, 1, 1)) == before_other_day
