@@ -27,6 +27,7 @@ def run(ctx: Context) -> None:
     logs = ctx.stack.run_dir / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
 
+    livy_pid = ctx.stack.server_pid()
     pairs: list[tuple[str, str, JobRun, SubmitRun]] = []
     total = args.runs + (1 if args.warmup else 0)
     for i in range(total):
@@ -35,14 +36,15 @@ def run(ctx: Context) -> None:
         order = ("dagster", "submit") if i % 2 == 0 else ("submit", "dagster")
         dag = sub = None
         for which in order:
-            busy = wait_quiet(args.quiet_wait)
+            wait_quiet(args.quiet_wait)
             if which == "dagster":
                 progress(f"run {label}: Dagster -> Livy customer_analytics_processing [{date}] ...")
-                dag = run_gold_job(job, ctx.instance, date, busy=busy)
+                dag = run_gold_job(job, ctx.instance, date, livy_pid=livy_pid)
                 progress(f"  {dag.wall_s:.1f}s" + ("" if dag.success else f" FAILED: {dag.error}"))
             else:
                 progress(f"run {label}: spark-submit batch_customer_analytics.py --date {date} ...")
-                sub = spark_submit_gold(ctx.stack, zip_path, date, logs / f"submit-{label}.log", busy=busy)
+                sub = spark_submit_gold(ctx.stack, zip_path, date, logs / f"submit-{label}.log",
+                                        livy_pid=livy_pid)
                 progress(f"  {sub.wall_s:.1f}s" + ("" if sub.success else f" FAILED: {sub.error}"))
         pairs.append((label, "D,S" if order[0] == "dagster" else "S,D", dag, sub))
 
@@ -60,7 +62,7 @@ def run(ctx: Context) -> None:
     rows = []
     for label, order, d, s in pairs:
         r = d.wall_s / s.wall_s if d.success and s.success else None
-        rows.append([label, order, pct(d.busy) + "/" + pct(s.busy), fmt(d.wall_s), fmt(d.livy_batch_s), fmt(d.spark_job_s),
+        rows.append([label, order, pct(d.others) + "/" + pct(s.others), fmt(d.wall_s), fmt(d.livy_batch_s), fmt(d.spark_job_s),
                      d.checks, fmt(s.wall_s), fmt(s.spark_job_s), s.checks, fmt(r, 3),
                      "ok" if d.success and s.success else f"FAILED: {(d.error or s.error or '')[:60]}"])
     rows.append(["---"])
@@ -87,9 +89,9 @@ def run(ctx: Context) -> None:
             f"  the Spark job itself (in the driver)        Dagster side {med['dag_job']:6.1f} s, spark-submit side "
             f"{med['sub_job']:.1f} s",
         ]
-    notes.append("D,S = Dagster ran first in the pair, S,D = spark-submit first; others% = share of the CPUs "
-                 "busy in the second before the Dagster/spark-submit run while the bench was idle (other "
-                 f"processes on the machine; the bench waits up to {args.quiet_wait:g}s for it to drop below 25%)")
+    notes.append("D,S = Dagster ran first in the pair, S,D = spark-submit first; others% = share of the machine's "
+                 "CPU used by processes other than the bench's own during the Dagster/spark-submit run (before each "
+                 f"run the bench waits up to {args.quiet_wait:g}s for it to drop below 25%)")
     ctx.report.table(
         f"1. One gold partition: gold.daily_customer_analytics [{date}], Dagster->Livy vs plain spark-submit "
         f"(interleaved, N={args.runs})",

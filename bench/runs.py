@@ -102,7 +102,7 @@ def generate_silver(stack: BenchStack, date: str, page_views: int, *, seed: int,
 class JobRun:
     wall_s: float
     success: bool
-    busy: float | None = None           # CPU share used by others just before the run
+    others: float | None = None         # CPU share used by other processes during the run
     livy_batch_s: float | None = None   # BatchRunner: submit accepted -> end seen and log drained
     spark_job_s: float | None = None    # inside the driver: read silver -> write gold -> checks
     rows: int | None = None
@@ -131,15 +131,15 @@ def no_retry_pipes(livy_resource):
 
 def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str, *,
                  resources: dict | None = None, rss_root: int | None = None,
-                 busy: float | None = None) -> JobRun:
-    from bench.stack import PeakRss
+                 livy_pid: int | None = None) -> JobRun:
+    from bench.stack import OthersCpu, PeakRss
 
     began = time.monotonic()
-    with PeakRss(rss_root) as rss:
+    with PeakRss(rss_root) as rss, OthersCpu([os.getpid(), livy_pid]) as others:
         result = job.execute_in_process(
             partition_key=date, instance=instance, raise_on_error=False, run_config=QUIET_LOGGERS,
             **({"resources": resources} if resources else {}))
-    run = JobRun(wall_s=time.monotonic() - began, success=result.success, busy=busy)
+    run = JobRun(wall_s=time.monotonic() - began, success=result.success, others=others.share)
     run.peak_rss_gib = rss.peak_gib if rss_root else None
     for event in result.all_events:
         kind = event.event_type_value
@@ -171,7 +171,7 @@ def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str,
 class SubmitRun:
     wall_s: float
     success: bool
-    busy: float | None = None           # CPU share used by others just before the run
+    others: float | None = None         # CPU share used by other processes during the run
     spark_job_s: float | None = None
     rows: int | None = None
     checks: str = "-"
@@ -179,16 +179,18 @@ class SubmitRun:
 
 
 def spark_submit_gold(stack: BenchStack, zip_path: Path, date: str, log_path: Path,
-                      busy: float | None = None) -> SubmitRun:
+                      livy_pid: int | None = None) -> SubmitRun:
+    from bench.stack import OthersCpu
+
     """The venv's pyspark bin/spark-submit, with the bench Livy's SPARK_CONF_DIR (same
     spark-defaults: Iceberg catalog, driver memory, shuffle partitions) and the same pyFiles zip."""
     cmd = [str(stack.spark_home / "bin" / "spark-submit"), "--master", "local[*]",
            "--name", f"bench-submit-{date}", "--py-files", str(zip_path), str(GOLD_SCRIPT), "--date", date]
     began = time.monotonic()
-    with open(log_path, "w") as log:
+    with open(log_path, "w") as log, OthersCpu([os.getpid(), livy_pid]) as others:
         proc = subprocess.run(cmd, env=stack.spark_env(), stdout=subprocess.PIPE, stderr=log,
                               stdin=subprocess.DEVNULL, text=True, cwd=stack.run_dir)
-    run = SubmitRun(wall_s=time.monotonic() - began, success=proc.returncode == 0, busy=busy)
+    run = SubmitRun(wall_s=time.monotonic() - began, success=proc.returncode == 0, others=others.share)
     with open(log_path, "a") as log:
         log.write(proc.stdout)
     m = re.search(r"^GOLD .*?rows=(\d+).*?checks=(\d+/\d+) passed.*?duration_s=([\d.]+)", proc.stdout, re.M)

@@ -57,7 +57,7 @@ def run(ctx: Context) -> None:
              f"time budget per step: {ctx.budget_s / 60:.0f} min (batch deleted and the size reported as not fitting "
              "beyond it; no Dagster step retry for the scale runs)",
              "rows in = silver page views + purchase lines of the date; cost = Dagster->Livy wall per 1M page views; "
-             "others% = CPU share used by other processes just before the gold run; peak RSS = summed RSS of the batch's process tree (spark-submit JVM + Python driver and workers)"]
+             "others% = CPU share used by other processes during the gold run; peak RSS = summed RSS of the batch's process tree (spark-submit JVM + Python driver and workers)"]
     gold20 = ctx.results.get("gold_medians")
     silver20: SilverRun | None = ctx.results.get("silver_20k")
     points: list[tuple[int, float]] = []
@@ -111,14 +111,14 @@ def run(ctx: Context) -> None:
         pv = silver.counts.get("silver.page_views", n)
         pu = silver.counts.get("silver.purchases")
 
-        busy = wait_quiet(args.quiet_wait)
+        wait_quiet(args.quiet_wait)
         progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date}] on {name} page views ...")
-        gold: JobRun = run_gold_job(job, ctx.instance, date, resources=resources, rss_root=server, busy=busy)
+        gold: JobRun = run_gold_job(job, ctx.instance, date, resources=resources, rss_root=server, livy_pid=server)
         progress(f"  {gold.wall_s:.1f}s" + ("" if gold.success else f" FAILED: {gold.error}"))
         status = "ok" if gold.success else f"does not fit (gold): {gold.error}"
         peak = max(silver.peak_rss_gib or 0, gold.peak_rss_gib or 0)
         rows.append([name, date, fmt(silver.wall_s), fmt_int(pv), fmt_int(pu), fmt_int(pv + (pu or 0)),
-                     pct(gold.busy), fmt(gold.wall_s), fmt(gold.livy_batch_s), fmt(gold.spark_job_s), fmt_int(gold.rows),
+                     pct(gold.others), fmt(gold.wall_s), fmt(gold.livy_batch_s), fmt(gold.spark_job_s), fmt_int(gold.rows),
                      fmt(gold.wall_s / (pv / 1e6), 0) if gold.success else "-",
                      fmt(peak, 1) if peak else "-", status])
         if gold.success:

@@ -166,6 +166,61 @@ def cpu_busy(interval_s: float = 1.0) -> float | None:
     return (1 - (i1 - i0) / (t1 - t0)) if t1 > t0 else None
 
 
+def _proc_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime of a process (clock ticks): its own CPU and that of the
+    children it has reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _tree_ticks(roots: list[int]) -> int:
+    kids = _children_map()
+    seen, todo, total = set(), list(roots), 0
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _proc_ticks(pid)
+        todo.extend(kids.get(pid, []))
+    return total
+
+
+class OthersCpu:
+    """CPU share used by processes other than the bench's own (this process, the bench Livy and
+    every live descendant of both) while the block runs: 0 = the machine was ours alone."""
+
+    def __init__(self, roots: list[int | None]) -> None:
+        self.roots = [r for r in roots if r]
+        self.share: float | None = None
+
+    def _sample(self) -> tuple[int, int, int]:
+        total, idle = _cpu_times()
+        return total, total - idle, _tree_ticks(self.roots)
+
+    def __enter__(self) -> "OthersCpu":
+        try:
+            self._start = self._sample()
+        except (OSError, ValueError, IndexError):
+            self._start = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._start is None:
+            return
+        try:
+            total, busy, own = self._sample()
+        except (OSError, ValueError, IndexError):
+            return
+        t0, b0, o0 = self._start
+        if total > t0:
+            self.share = min(1.0, max(0.0, ((busy - b0) - (own - o0)) / (total - t0)))
+
+
 def wait_quiet(max_wait_s: float = 0.0, threshold: float = 0.25) -> float | None:
     """Pause between measured runs (the previous JVM's exit settles); wait up to `max_wait_s` for
     the machine's CPU use by others to drop below `threshold`. Returns the last busy share seen."""

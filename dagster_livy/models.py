@@ -102,8 +102,8 @@ def _log_list(value: Any) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """A Livy batch (``GET /batches/{id}``). ``log`` holds only the last 10 lines, framed."""
+class _SparkApp:
+    """What batches and sessions share: a Spark application Livy started."""
 
     id: int
     name: str | None = None
@@ -115,10 +115,10 @@ class Batch:
     owner: str | None = None
     proxy_user: str | None = None
 
-    @classmethod
-    def from_json(cls, d: dict) -> Batch:
+    @staticmethod
+    def _fields(d: dict) -> dict[str, Any]:
         raw = _raw_state(d)
-        return cls(
+        return dict(
             id=_id(d),
             name=_str_or_none(d.get("name")),
             state=LivyState(raw),
@@ -140,43 +140,23 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class Session:
+class Batch(_SparkApp):
+    """A Livy batch (``GET /batches/{id}``). ``log`` holds only the last 10 lines, framed."""
+
+    @classmethod
+    def from_json(cls, d: dict) -> Batch:
+        return cls(**cls._fields(d))
+
+
+@dataclass(frozen=True)
+class Session(_SparkApp):
     """An interactive Livy session (``GET /sessions/{id}``)."""
 
-    id: int
-    name: str | None = None
-    state: LivyState = LivyState.UNKNOWN
-    raw_state: str = "unknown"
-    app_id: str | None = None
-    app_info: dict = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
-    owner: str | None = None
-    proxy_user: str | None = None
     kind: str | None = None
 
     @classmethod
     def from_json(cls, d: dict) -> Session:
-        raw = _raw_state(d)
-        return cls(
-            id=_id(d),
-            name=_str_or_none(d.get("name")),
-            kind=_str_or_none(d.get("kind")),
-            state=LivyState(raw),
-            raw_state=raw,
-            app_id=_str_or_none(d.get("appId")),
-            app_info=dict(d.get("appInfo") or {}),
-            log=_log_list(d.get("log")),
-            owner=_str_or_none(d.get("owner")),
-            proxy_user=_str_or_none(d.get("proxyUser")),
-        )
-
-    @property
-    def spark_ui_url(self) -> str | None:
-        return self.app_info.get("sparkUiUrl")
-
-    @property
-    def driver_log_url(self) -> str | None:
-        return self.app_info.get("driverLogUrl")
+        return cls(**cls._fields(d), kind=_str_or_none(d.get("kind")))
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,20 @@ def test_spark_submit_without_pipes_arguments(silver, catalog, tmp_path):
     assert "gold.daily_customer_analytics dates=2024-01-02..2024-01-02" in summary
     assert "checks=3/3 passed" in summary
     assert oracle.compare_gold(target, day, tables=[oracle.CUSTOMER]) == {}
+
+
+def test_generate_silver_under_pipes_reports_each_silver_asset(spark, scratch, pipes):
+    from lakehouse_jobs.cli import main_generate
+
+    name, _, pyi = scratch
+    argv = ["--page-views-per-day", "400", "--seed", "9", "--dirty-share", "0.1", "--catalog", name]
+    keys = ["silver/products", "silver/page_views", "silver/purchases"]
+    snapshots, messages = pipes(lambda: main_generate(argv, spark=spark), asset_keys=keys,
+                                partition_range=("2024-06-01", "2024-06-02"))
+    reports = {m["params"]["asset_key"]: {k: v["raw_value"] for k, v in m["params"]["metadata"].items()}
+               for m in messages if m["method"] == "report_asset_materialization"}
+    assert set(reports) == set(keys)
+    assert reports["silver/page_views"]["rows"] == 800
+    assert reports["silver/page_views"]["dates"] == ["2024-06-01", "2024-06-02"]
+    assert reports["silver/products"]["rows"] == len(oracle.read_silver(pyi, oracle.PRODUCTS))
+    assert reports["silver/purchases"]["snapshot_id"] == str(snapshots["silver.purchases"])
