@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
         instance_dir = base / "dagster-home"
         instance_dir.mkdir(exist_ok=True)
+        (instance_dir / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         instance = dg.DagsterInstance.local_temp(tempdir=str(instance_dir),
                                                  overrides={"telemetry": {"enabled": False}})
         header(report, args, stack, instance_dir)

@@ -75,7 +75,10 @@ def run(ctx: Context) -> None:
         f"data: silver {date}: {fmt_int(silver.counts.get('silver.page_views'))} page views, "
         f"{fmt_int(silver.counts.get('silver.purchases'))} purchase lines, dirty share {args.dirty_share}; "
         f"gold rows written per run: {fmt_int(rows_out)}",
-        f"ratio of medians Dagster->Livy / spark-submit = {fmt(ratio, 3)}  (goal <= {GOAL:.2f}: {verdict})",
+        f"ratio of medians Dagster->Livy / spark-submit = {fmt(ratio, 3)}  (goal <= {GOAL:.2f}: {verdict}); "
+        f"median of the per-pair ratios {fmt(median(d.wall_s / s.wall_s for _, _, d, s in measured if d.success and s.success), 3)}",
+        f"other processes used a median {pct(median(d.others for d in ok_d))}% (Dagster runs) / "
+        f"{pct(median(s.others for s in ok_s))}% (spark-submit runs) of the CPU during the measured runs",
     ]
     if all(med[k] is not None for k in med):
         notes += [

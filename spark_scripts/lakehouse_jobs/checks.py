@@ -109,14 +109,15 @@ def conversion_rate_in_range(gold: DataFrame) -> dict:
     rate = F.col("conversion_rate")
     stats = _first(gold.agg(
         F.count(F.lit(1)).alias("rows"),
-        _count_if(rate.isNotNull() & (F.isnan(rate) | (rate < 0) | (rate > 1))).alias("out_of_range"),
+        _count_if(F.isnan(rate) | (rate < 0) | (rate > 1)).alias("out_of_range"),
         _count_if(rate.isNull() != (F.col("unique_viewers") == 0)).alias("inconsistent_nulls"),
         F.min(rate).alias("min_rate"),
         F.max(rate).alias("max_rate"),
     ))
     passed = not stats["out_of_range"] and not stats["inconsistent_nulls"]
     # min/max are omitted (not None) when no row has a rate: metadata values stay non-null.
-    return _result("conversion_rate_in_range", passed, ERROR, **{k: v for k, v in stats.items() if v is not None})
+    stats = {k: v for k, v in stats.items() if v is not None}
+    return _result("conversion_rate_in_range", passed, ERROR, **stats)
 
 
 def views_ge_unique_viewers(gold: DataFrame) -> dict:
@@ -136,7 +137,11 @@ def revenue_rank_dense(gold: DataFrame) -> dict:
 
 
 def check_customer_analytics(gold: DataFrame, valid_pv: DataFrame, valid_pu: DataFrame) -> list[dict]:
-    return [completeness(gold, valid_pv, valid_pu), revenue_matches_silver(gold, valid_pu), segment_logic(gold)]
+    return [
+        completeness(gold, valid_pv, valid_pu),
+        revenue_matches_silver(gold, valid_pu),
+        segment_logic(gold),
+    ]
 
 
 def check_sales_summary(gold: DataFrame, valid_pu: DataFrame) -> list[dict]:

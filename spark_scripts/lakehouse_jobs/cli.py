@@ -209,15 +209,19 @@ def resolve_dates(args: argparse.Namespace, pipes) -> tuple[dt.date, dt.date]:
 
 
 def _pipes_partition_range(pipes) -> tuple[str, str] | None:
+    """(start, end) partition keys of a real Pipes context, else None."""
     from dagster_pipes import DagsterPipesError, PipesContext
 
     if not isinstance(pipes, PipesContext):  # standalone: a no-op MagicMock
         return None
     try:
-        if not pipes.is_partition_step:
-            return None
-        key_range = pipes.partition_key_range
-        return key_range["start"], key_range["end"]
+        if pipes.is_partition_step:
+            key_range = pipes.partition_key_range
+            return key_range["start"], key_range["end"]
+    except DagsterPipesError:
+        pass
+    try:
+        return pipes.partition_key, pipes.partition_key
     except DagsterPipesError:
         return None
 
@@ -250,7 +254,7 @@ def main_gold(table: str, argv: list[str] | None = None, spark: SparkSession | N
         start, end = resolve_dates(args, pipes)
         own = spark is None
         if own:
-            spark = SparkSession.builder.appName(f"{c.short_name(table)} {start}..{end}").getOrCreate()
+            spark = SparkSession.builder.getOrCreate()  # name/conf come from spark-submit (Livy)
         try:
             result = run_gold_job(spark, table, start, end, args.catalog)
         finally:
@@ -279,7 +283,7 @@ def main_generate(argv: list[str] | None = None, spark: SparkSession | None = No
         began = time.monotonic()
         own = spark is None
         if own:
-            spark = SparkSession.builder.appName(f"generate_silver {start}..{end}").getOrCreate()
+            spark = SparkSession.builder.getOrCreate()
         try:
             snapshots = silver.generate_silver(
                 spark, start, end, args.page_views_per_day, args.seed, args.dirty_share, args.catalog

@@ -107,7 +107,8 @@ def _dirty_kind(seed: int, share: float, kinds: tuple[str, ...], *parts) -> Colu
 def products_df(spark: SparkSession, scale: Scale, seed: int) -> DataFrame:
     """The products snapshot: depends on seed and scale only, never on dates."""
     idx = F.col("id")
-    category = F.element_at(F.array(*map(F.lit, CATEGORIES)), (_pick(seed, len(CATEGORIES), "cat", idx) + 1).cast("int"))
+    pick = (_pick(seed, len(CATEGORIES), "cat", idx) + 1).cast("int")
+    category = F.element_at(F.array(*map(F.lit, CATEGORIES)), pick)
     updated = F.timestamp_seconds(F.lit(1_672_531_200) + _pick(seed, 365 * DAY_SECONDS, "upd", idx))
     return spark.range(scale.products).select(
         _product_id(idx).alias("product_id"),
@@ -123,39 +124,33 @@ def page_views_df(spark, start, end, scale: Scale, seed: int, dirty_share: float
     rows = _days(spark, start, end, scale.page_views)
     day, i = F.col("day"), F.col("i")
     kind = _dirty_kind(seed, dirty_share, c.PAGE_VIEW_REASONS, "pv", day, i)
-    # A duplicate re-delivers row i-1 (same event_id and content, one second later).
+    # A duplicate re-delivers row i-1: same event_id and content, one second later.
     src = F.when((kind == c.DUPLICATE) & (i > 0), i - 1).otherwise(i)
     session = _pick(seed, scale.sessions, "session", day, src)
-    ptype_roll = _pick(seed, 100, "ptype", day, src)
+    roll = _pick(seed, 100, "ptype", day, src)
     ptype = F.lit(PAGE_TYPES[-1][1])
     for bound, name in reversed(PAGE_TYPES[:-1]):
-        ptype = F.when(ptype_roll < bound, F.lit(name)).otherwise(ptype)
+        ptype = F.when(roll < bound, F.lit(name)).otherwise(ptype)
     product = F.when(ptype == "product", _product_id(_zipf(seed, scale.products, "pv_product", day, src)))
     secs = _session_start(seed, day, session) + _pick(seed, 3_600, "offset", day, src)
     secs = secs + F.when(src != i, F.lit(1)).otherwise(F.lit(0))
     date_str = F.date_format(F.date_add(F.lit(EPOCH), day), "yyyyMMdd")
-    df = rows.select(
-        day, i, kind,
-        F.concat(F.lit("E"), date_str, F.lit("-"), F.lpad(src.cast("string"), 9, "0")).alias("event_id"),
-        F.concat(F.lit("S"), date_str, F.lit("-"), F.lpad(session.cast("string"), 8, "0")).alias("session_id"),
-        _customer_of_session(seed, scale, day, session).alias("customer_id"),
-        product.alias("product_id"),
-        ptype.alias("page_type"),
+    event_id = F.concat(F.lit("E"), date_str, F.lit("-"), F.lpad(src.cast("string"), 9, "0"))
+    session_id = F.concat(F.lit("S"), date_str, F.lit("-"), F.lpad(session.cast("string"), 8, "0"))
+    # Faults: null_key nulls event_id or customer_id; unknown_product makes a product page with
+    # an unknown or a null product_id.
+    which = _pick(seed, 2, "null_which", day, i)
+    null_key, unknown = kind == c.NULL_KEY, kind == c.UNKNOWN_PRODUCT
+    unknown_id = F.when(which == 0, F.concat(F.lit("PX"), i.cast("string")))
+    return rows.select(
+        F.when(null_key & (which == 0), None).otherwise(event_id).alias("event_id"),
+        session_id.alias("session_id"),
+        F.when(null_key & (which == 1), None)
+        .otherwise(_customer_of_session(seed, scale, day, session)).alias("customer_id"),
+        F.when(unknown, unknown_id).otherwise(product).alias("product_id"),
+        F.when(unknown, F.lit("product")).otherwise(ptype).alias("page_type"),
         F.timestamp_seconds(day.cast("long") * DAY_SECONDS + secs).alias("event_time"),
         F.date_add(F.lit(EPOCH), day).alias("event_date"),
-    )
-    null_which = _pick(seed, 2, "null_which", day, i)
-    df = df.select(
-        "*",
-        F.when((kind == c.NULL_KEY) & (null_which == 0), None).otherwise(F.col("event_id")).alias("_eid"),
-        F.when((kind == c.NULL_KEY) & (null_which == 1), None).otherwise(F.col("customer_id")).alias("_cid"),
-        F.when(kind == c.UNKNOWN_PRODUCT, "product").otherwise(F.col("page_type")).alias("_pt"),
-        F.when(kind == c.UNKNOWN_PRODUCT, F.when(null_which == 0, F.concat(F.lit("PX"), i.cast("string"))))
-        .otherwise(F.col("product_id")).alias("_pid"),
-    )
-    return df.select(
-        F.col("_eid").alias("event_id"), "session_id", F.col("_cid").alias("customer_id"),
-        F.col("_pid").alias("product_id"), F.col("_pt").alias("page_type"), "event_time", "event_date",
     )
 
 
