@@ -23,7 +23,9 @@ export PYTHON="${PYTHON:-python3}"
 export LIVY_LOCAL_DIR="${LIVY_LOCAL_DIR:-/opt/livy}"
 export LIVY_RUN_DIR="${LIVY_RUN_DIR:-/var/lib/livy}"
 export LAKEHOUSE_DIR="${LAKEHOUSE_DIR:-$LIVY_RUN_DIR/lakehouse}"
-export LIVY_HOST="${LIVY_HOST:-0.0.0.0}"
+# Loopback unless the container environment says otherwise (docker-compose.yml opens it for
+# the livy service, whose published port is bound to 127.0.0.1 on the host).
+export LIVY_HOST="${LIVY_HOST:-127.0.0.1}"
 export LIVY_PORT="${LIVY_PORT:-8998}"
 export LIVY_SPARK_MASTER="${LIVY_SPARK_MASTER:-spark://spark-master:7077}"
 export LIVY_DEPLOY_MODE="${LIVY_DEPLOY_MODE:-client}"
