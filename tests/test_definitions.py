@@ -73,3 +73,13 @@ def test_resources_follow_the_environment():
     # Secrets stay EnvVar references until run time: never a literal in the definitions.
     assert isinstance(remote["livy"].token, dg.EnvVar) and isinstance(remote["livy"].url, dg.EnvVar)
     assert remote["pipes_livy"].message_channel == "shared_dir"
+
+
+def test_schedules_target_the_previous_utc_day():
+    import datetime as dt
+
+    for schedule in repo().schedule_defs:
+        tick = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
+        context = dg.build_schedule_context(scheduled_execution_time=tick)
+        requests = schedule.evaluate_tick(context).run_requests
+        assert [r.partition_key for r in requests] == ["2026-11-25"], schedule.name

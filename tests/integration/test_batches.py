@@ -127,6 +127,26 @@ def test_pipes_success_reports_metadata_and_check(livy_stack):
     assert '"__dagster_pipes_version"' not in logs
 
 
+def test_pipes_shared_dir_channel_for_cluster_mode(livy_stack, tmp_path):
+    """Messages through files in a directory the driver and Dagster share (cluster deploy mode)."""
+    staged = livy_stack.stage(SCRIPTS / "pipes_ok.py")
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("has_rows", asset="shared_dir_table")])
+    def shared_dir_table(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
+        yield from pipes_livy.run(context=context, file=staged, extras={"tag": "shared"}).get_results()
+
+    livy = LivyResource(url=livy_stack.url)
+    pipes = PipesLivyClient(livy=livy, message_channel="shared_dir", shared_dir=str(tmp_path / "pipes"))
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([shared_dir_table], resources={"pipes_livy": pipes}, instance=instance)
+    assert result.success
+    mat = result.asset_materializations_for_node("shared_dir_table")[0]
+    assert mat.metadata["rows"].value == 3 and mat.metadata["extra"].value == "shared"
+    assert [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()] == [("has_rows", True)]
+    # The messages did not travel through the log: the log lines carry no Pipes JSON.
+    assert '"__dagster_pipes_version"' not in event_log_text(instance, result.run_id)
+
+
 def test_pipes_failure_carries_the_traceback(livy_stack):
     staged = livy_stack.stage(SCRIPTS / "raising.py")
 

@@ -126,3 +126,20 @@ def test_missing_silver_date_fails_naming_table_and_date(lakehouse):
     assert not result.success
     text = failure_text(result)
     assert "silver." in text and NO_SILVER in text, text[-2000:]
+
+
+def test_plain_dagster_cli_materializes_a_partition_from_the_repo_root(lakehouse, tmp_path):
+    """pyproject.toml declares the code location: `dagster asset materialize` needs no -m/-f."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",
+         "--select", "gold/daily_sales_summary", "--partition", D2],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "RUN_SUCCESS" in proc.stdout + proc.stderr
