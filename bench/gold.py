@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from bench.context import Context
 from bench.report import fmt, fmt_int, median, pct, progress
-from bench.runs import JobRun, SubmitRun, generate_silver, run_gold_job, spark_submit_gold
+from bench.runs import GOLD_SCRIPT, JobRun, SubmitRun, generate_silver, run_gold_job, spark_submit_gold
 from bench.stack import wait_quiet
 
 GOAL = 1.10
+
+
+def code_id(staging_dir) -> str:
+    """The Spark code a run would ship now: the lakehouse_jobs zip's content hash (package_zip names
+    it so) and the script's. Others may edit spark_scripts/ while the bench runs; a pair whose code
+    changed under it compares two different programs."""
+    from dagster_livy.lakehouse.packaging import package_zip
+
+    return package_zip(staging_dir).stem.rsplit("-", 1)[-1][:8] + hashlib.sha256(GOLD_SCRIPT.read_bytes()).hexdigest()[:4]
 
 
 def run(ctx: Context) -> None:
@@ -23,18 +34,19 @@ def run(ctx: Context) -> None:
     progress(f"silver ready in {silver.wall_s:.1f}s: {silver.counts}")
 
     job = ctx.job("customer_analytics_processing")
-    zip_path = package_zip(ctx.stack.staging_dir)  # the very zip the asset ships as pyFiles
     logs = ctx.stack.run_dir / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
 
     livy_pid = ctx.stack.server_pid()
     pairs: list[tuple[str, str, JobRun, SubmitRun]] = []
+    codes: dict[str, str] = {}
     total = args.runs + (1 if args.warmup else 0)
     for i in range(total):
         label = "warm-up" if args.warmup and i == 0 else str(i + (0 if args.warmup else 1))
         # Alternate which goes first, so neither side always inherits the other's warm caches.
         order = ("dagster", "submit") if i % 2 == 0 else ("submit", "dagster")
         dag = sub = None
+        before = code_id(ctx.stack.staging_dir)
         for which in order:
             wait_quiet(args.quiet_wait)
             if which == "dagster":
@@ -43,9 +55,18 @@ def run(ctx: Context) -> None:
                 progress(f"  {dag.wall_s:.1f}s" + ("" if dag.success else f" FAILED: {dag.error}"))
             else:
                 progress(f"run {label}: spark-submit batch_customer_analytics.py --date {date} ...")
+                # The zip the asset would ship right now (package_zip at run time, as the asset does).
+                zip_path = package_zip(ctx.stack.staging_dir)
                 sub = spark_submit_gold(ctx.stack, zip_path, date, logs / f"submit-{label}.log",
                                         livy_pid=livy_pid)
                 progress(f"  {sub.wall_s:.1f}s" + ("" if sub.success else f" FAILED: {sub.error}"))
+        after = code_id(ctx.stack.staging_dir)
+        codes[label] = before if before == after else f"{before}->{after}"
+        if before != after:
+            progress(f"  the Spark code changed during pair {label} ({before} -> {after}): excluded from the medians")
+            msg = "excluded: Spark code changed mid-pair"
+            dag.success, sub.success = False, False
+            dag.error = sub.error = msg
         pairs.append((label, "D,S" if order[0] == "dagster" else "S,D", dag, sub))
 
     measured = [(l, o, d, s) for l, o, d, s in pairs if l != "warm-up"]
@@ -64,7 +85,8 @@ def run(ctx: Context) -> None:
         r = d.wall_s / s.wall_s if d.success and s.success else None
         rows.append([label, order, pct(d.others) + "/" + pct(s.others), fmt(d.wall_s), fmt(d.livy_batch_s), fmt(d.spark_job_s),
                      d.checks, fmt(s.wall_s), fmt(s.spark_job_s), s.checks, fmt(r, 3),
-                     "ok" if d.success and s.success else f"FAILED: {(d.error or s.error or '')[:60]}"])
+                     "ok" if d.success and s.success else
+                     (d.error if (d.error or "").startswith("excluded") else f"FAILED: {(d.error or s.error or '')[:60]}")])
     rows.append(["---"])
     rows.append([f"median of {len(ok_d)}/{len(ok_s)}", "", "", fmt(med["dag_wall"]), fmt(med["dag_batch"]),
                  fmt(med["dag_job"]), "", fmt(med["sub_wall"]), fmt(med["sub_job"]), "", fmt(ratio, 3), ""])
@@ -80,18 +102,29 @@ def run(ctx: Context) -> None:
         f"other processes used a median {pct(median(d.others for d in ok_d))}% (Dagster runs) / "
         f"{pct(median(s.others for s in ok_s))}% (spark-submit runs) of the CPU during the measured runs",
     ]
-    if all(med[k] is not None for k in med):
+    # Per-run differences, then medians: robust to the Spark job's own run-to-run noise.
+    outside_batch = median(d.wall_s - d.livy_batch_s for d in ok_d if d.livy_batch_s is not None)
+    batch_over_job = median(d.livy_batch_s - d.spark_job_s for d in ok_d
+                            if d.livy_batch_s is not None and d.spark_job_s is not None)
+    dag_fixed = median(d.wall_s - d.spark_job_s for d in ok_d if d.spark_job_s is not None)
+    sub_fixed = median(s.wall_s - s.spark_job_s for s in ok_s if s.spark_job_s is not None)
+    if None not in (outside_batch, batch_over_job, dag_fixed, sub_fixed):
         notes += [
-            "where the difference goes (medians):",
-            f"  Dagster run outside the Livy batch (wall - livy batch)    {med['dag_wall'] - med['dag_batch']:6.1f} s"
-            "   run/instance setup, health+lookup+POST, events, DELETE",
-            f"  Livy batch beyond plain spark-submit (batch - submit wall) {med['dag_batch'] - med['sub_wall']:6.1f} s"
-            "   Livy launching spark-submit, state/poll detection, log drain",
-            f"  Spark JVM/session start+stop (submit wall - spark job)    {med['sub_wall'] - med['sub_job']:6.1f} s"
-            "   paid by both sides",
-            f"  the Spark job itself (in the driver)        Dagster side {med['dag_job']:6.1f} s, spark-submit side "
-            f"{med['sub_job']:.1f} s",
+            "where the time goes (per-run differences, medians):",
+            f"  time outside the Spark job (wall - spark job):  Dagster->Livy {dag_fixed:5.1f} s,  "
+            f"spark-submit {sub_fixed:5.1f} s  =>  Dagster+Livy add {dag_fixed - sub_fixed:+.1f} s",
+            f"    of which Dagster outside the Livy batch (wall - livy batch) {outside_batch:5.1f} s: run setup, "
+            "health + lookup + POST, event writes, DELETE",
+            f"    and the Livy batch beyond the job (livy batch - spark job)   {batch_over_job:5.1f} s: spark-submit "
+            "JVM + SparkSession start/stop, end detection, log drain",
+            f"  the Spark job itself (in the driver): Dagster side {med['dag_job']:.1f} s, spark-submit side "
+            f"{med['sub_job']:.1f} s (same code and data: its spread is the machine's noise)",
         ]
+    distinct = sorted(set(codes.values()))
+    notes.append("Spark code (lakehouse_jobs zip + script hash): " + (
+        f"{distinct[0]} in every pair" if len(distinct) == 1 else
+        ", ".join(f"{k}: {v}" for k, v in codes.items()) + "  (edited while the bench ran)"))
+    ctx.results["gold_code"] = distinct[-1] if distinct else None
     notes.append("D,S = Dagster ran first in the pair, S,D = spark-submit first; others% = share of the machine's "
                  "CPU used by processes other than the bench's own during the Dagster/spark-submit run (before each "
                  f"run the bench waits up to {args.quiet_wait:g}s for it to drop below 25%)")

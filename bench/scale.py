@@ -50,6 +50,9 @@ def run(ctx: Context) -> None:
     resources = {"livy": base["livy"], "pipes_livy": no_retry_pipes(base["livy"])}
     server = stack.server_pid()
 
+    from bench.gold import code_id
+
+    codes: dict[str, str] = {}
     rows = []
     notes = [f"spark.driver.memory = {args.driver_memory} for these batches (SPARK_DRIVER_MEMORY={args.driver_memory} "
              "rendered by livyctl into the bench Livy's spark-defaults.conf; local[*] runs everything in the "
@@ -113,6 +116,7 @@ def run(ctx: Context) -> None:
 
         wait_quiet(args.quiet_wait)
         progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date}] on {name} page views ...")
+        codes[name] = code_id(stack.staging_dir)
         gold: JobRun = run_gold_job(job, ctx.instance, date, resources=resources, rss_root=server, livy_pid=server)
         progress(f"  {gold.wall_s:.1f}s" + ("" if gold.success else f" FAILED: {gold.error}"))
         status = "ok" if gold.success else f"does not fit (gold): {gold.error}"
@@ -124,6 +128,9 @@ def run(ctx: Context) -> None:
         if gold.success:
             points.append((pv, gold.wall_s))
 
+    if codes:
+        notes.append("Spark code (lakehouse_jobs zip + script hash): " + ", ".join(f"{k}: {v}" for k, v in codes.items())
+                     + (f"; section 1: {ctx.results['gold_code']}" if ctx.results.get("gold_code") else ""))
     ctx.report.table(
         "3. Scale: gold.daily_customer_analytics through Dagster->Livy, one date per size",
         ["page views/day", "date", "silver gen s", "page views", "purchases", "rows in", "others%", "dagster wall s",

@@ -13,7 +13,8 @@ os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # before pyspark starts a JVM: loopb
 REPO = Path(__file__).resolve().parents[2]
 SPARK_SCRIPTS = REPO / "spark_scripts"
 SPARK_JARS = REPO / ".livy" / "spark-jars"
-SPARK_CONF = REPO / ".livy" / "spark-conf"
+# The template Livy renders (the jdbc.* lines have no placeholders): present on a fresh clone.
+SPARK_CONF_TEMPLATE = REPO / "livy" / "conf" / "spark-defaults.conf.template"
 JARS = [SPARK_JARS / "iceberg-spark-runtime-3.5_2.12-1.9.2.jar", SPARK_JARS / "sqlite-jdbc-3.46.1.3.jar"]
 sys.path.insert(0, str(SPARK_SCRIPTS))  # lakehouse_jobs, as spark-submit of a script there sees it
 
@@ -26,7 +27,7 @@ def catalog_jdbc_properties() -> dict[str, str]:
     """`jdbc.*` driver properties of the production catalog (e.g. SQLite journal mode), so the
     tests run the catalog the way Livy batches do; schema-version V1 at least."""
     props = {"jdbc.schema-version": "V1"}
-    conf = SPARK_CONF / "spark-defaults.conf"
+    conf = SPARK_CONF_TEMPLATE
     if conf.exists():
         prefix = f"spark.sql.catalog.{CATALOG}.jdbc."
         for line in conf.read_text().splitlines():

@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from . import oracle
-from .conftest import REPO, SPARK_CONF, SPARK_SCRIPTS, pyiceberg_catalog
+from tests.conftest import run_livyctl
+
+from .conftest import REPO, SPARK_SCRIPTS, pyiceberg_catalog
 
 
 def parse(argv):
@@ -75,13 +77,12 @@ def test_pipes_partition_range_drives_the_dates_and_everything_is_reported(spark
         "gold/product_performance_analytics"}
 
 
-def _render_spark_conf(target, lakehouse):
-    """The production Spark conf with the lakehouse paths pointed at a temp lakehouse."""
-    target.mkdir()
-    for source in SPARK_CONF.iterdir():
-        text = source.read_text().replace(str(REPO / ".lakehouse"), str(lakehouse))
-        (target / source.name).write_text(text)
+def _render_spark_conf(run_dir, lakehouse):
+    """The production Spark conf, rendered by livyctl for a temp lakehouse; returns its dir."""
+    run_livyctl({"LIVY_RUN_DIR": str(run_dir), "LAKEHOUSE_DIR": str(lakehouse)}, "conf")
+    target = run_dir / "spark-conf"
     assert str(lakehouse) in (target / "spark-defaults.conf").read_text()
+    return target
 
 
 def test_spark_submit_without_pipes_arguments(silver, catalog, tmp_path):
@@ -99,8 +100,7 @@ def test_spark_submit_without_pipes_arguments(silver, catalog, tmp_path):
             row_filter=f"event_date = '{day.isoformat()}'")
         copy = target.create_table(name, schema=source.schema(), partition_spec=source.spec())
         copy.append(scan.to_arrow())
-    conf_dir = tmp_path / "spark-conf"
-    _render_spark_conf(conf_dir, lakehouse)
+    conf_dir = _render_spark_conf(tmp_path / "livy-run", lakehouse)
 
     env = {**os.environ, "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1",
            "PYSPARK_PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
