@@ -109,6 +109,6 @@ def run(ctx: Context) -> None:
          "spark-submit JVM exiting and Livy noticing it",
          "requests = BatchResult.requests (state + log polls, submit, final GET); HTTP = every response counted "
          "on the session (adds health, lookup by name, DELETE); per minute of batch duration_s",
-         "each poll is 2 requests (state + whole log) and any new log line or state change resets the interval "
-         "to initial_s; a long quiet batch settles at 2 per max_s (not measured here): "
+         "each poll is 2 requests (state + whole log); a state change resets the interval to initial_s, "
+         "log lines do not; a running batch settles at 2 per max_s: "
          + ", ".join(f"{label} {120 / p.max_s:.0f}/min" for label, p in policies)])
