@@ -70,7 +70,7 @@ class BatchResult:
 @dataclass
 class _Watch:
     batch: Batch
-    tail: LivyLogTail
+    tail: LivyLogTail | None = None
     reattached: bool = False
     resubmitted: bool = False
     requests: int = 0
@@ -147,12 +147,18 @@ class BatchRunner:
                     self.on_event(f"Could not delete Livy batch {name}: {exc}")
 
     # -- steps -----------------------------------------------------------------------------
-    def _tail(self, name: str, watch: _Watch | None = None) -> LivyLogTail:
+    def _watch(self, batch: Batch, name: str, **flags: bool) -> _Watch:
+        watch = _Watch(batch=batch, **flags)
+        self._new_tail(watch, name)
+        return watch
+
+    def _new_tail(self, watch: _Watch, name: str) -> None:
+        """A fresh log reader for the watched batch; it counts its requests on the watch."""
         def fetch(offset: int | None, size: int | None):
-            if watch is not None:
-                watch.requests += 1
+            watch.requests += 1
             return self.client.get_batch_log(name, offset=offset, size=size)
-        return LivyLogTail(fetch)
+
+        watch.tail = LivyLogTail(fetch)
 
     def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> _Watch:
         name = body["name"]
@@ -161,14 +167,10 @@ class BatchRunner:
             if existing is not None and not existing.state.is_terminal:
                 self.on_event(f"Reattached to running Livy batch {candidate} (id {existing.id}): "
                               f"{self.batch_url(candidate)}")
-                watch = _Watch(batch=existing, tail=self._tail(candidate), reattached=True)
-                watch.tail = self._tail(candidate, watch)
-                return watch
+                return self._watch(existing, candidate, reattached=True)
         batch = self.client.submit_batch(body)
         self.on_event(f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}")
-        watch = _Watch(batch=batch, tail=self._tail(name))
-        watch.tail = self._tail(name, watch)
-        return watch
+        return self._watch(batch, name)
 
     def _wait(self, body: dict, watch: _Watch, started: float) -> tuple[LivyState, float | None]:
         name = watch.batch.name or body["name"]
@@ -178,6 +180,7 @@ class BatchRunner:
         last_poll_at = None
         while True:
             try:
+                name = watch.batch.name or body["name"]  # changes if the batch was resubmitted
                 watch.requests += 1
                 state = self.client.get_batch_state(name)
                 lines = watch.tail.poll()
@@ -219,7 +222,7 @@ class BatchRunner:
         self.on_event(f"Livy no longer knows batch {name} (server restarted?); resubmitting it once")
         watch.batch = self.client.submit_batch(body)
         watch.resubmitted = True
-        watch.tail = self._tail(name, watch)
+        self._new_tail(watch, name)
         return watch.batch.state
 
     def _finish(self, watch: _Watch, state: LivyState, started: float,

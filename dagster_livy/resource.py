@@ -12,7 +12,7 @@ from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.naming import batch_name
-from dagster_livy.redact import redact_conf, redact_text
+from dagster_livy.redact import is_secret_key, redact_conf, redact_text
 
 # Dagster event-log entries stay readable: driver-log lines are grouped per poll, this many at most.
 LINES_PER_EVENT = 200
@@ -104,8 +104,7 @@ class LivyResource(dg.ConfigurableResource):
         name = name or names[-1]
         previous = [] if name != names[-1] else list(reversed(names[:-1]))
         body = self.batch_body(file, name=name, args=args, conf=conf, **overrides)
-        secrets = self.secrets() + [v for k, v in body.get("conf", {}).items()
-                                    if redact_conf({k: v})[k] != v]
+        secrets = self.secrets() + [v for k, v in body.get("conf", {}).items() if is_secret_key(k)]
         shown_args = [a if len(a) < 120 else a[:40] + "...(bootstrap)" for a in body.get("args", [])]
         log.info(f"Livy batch {name}: {file} args={shown_args} conf={redact_conf(body.get('conf', {}))}")
 

@@ -43,10 +43,19 @@ def lakehouse(livy_stack):
     mp.undo()
 
 
-def run(job: str, start: str, end: str | None = None) -> dg.ExecuteInProcessResult:
+def run(job: str, start: str, end: str | None = None, instance: dg.DagsterInstance | None = None
+        ) -> dg.ExecuteInProcessResult:
     tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end or start}
     return defs.get_job_def(job).execute_in_process(
-        tags=tags, resources=build_resources(), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        tags=tags, resources=build_resources(), instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False)
+
+
+@pytest.fixture(scope="module")
+def gold_d2(lakehouse):
+    """silver_to_gold_processing for D2 (yesterday), once, on an instance the tests share."""
+    instance = dg.DagsterInstance.ephemeral()
+    return run("silver_to_gold_processing", D2, instance=instance), instance
 
 
 def failure_text(result) -> str:
@@ -58,8 +67,8 @@ def rows_of(catalog, table: str, date: str) -> list[dict]:
     return sorted(arrow.to_pylist(), key=lambda r: tuple(str(v) for v in r.values()))
 
 
-def test_silver_to_gold_materializes_every_gold_asset_with_checks(lakehouse):
-    result = run("silver_to_gold_processing", D2)
+def test_silver_to_gold_materializes_every_gold_asset_with_checks(lakehouse, gold_d2):
+    result, _ = gold_d2
     assert result.success, failure_text(result)
     mats = {".".join(m.asset_key.path): m for m in result.get_asset_materialization_events()
             and [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]}
@@ -90,14 +99,20 @@ def test_silver_to_gold_materializes_every_gold_asset_with_checks(lakehouse):
     assert set(totals.values()) == {oracle.valid_silver_revenue(lakehouse, day)}, totals
 
 
-def test_freshness_check_passes_once_yesterday_is_built(lakehouse):
-    result = run("silver_to_gold_processing", D2)
+def test_freshness_checks_pass_once_yesterday_is_built(gold_d2):
+    result, instance = gold_d2
     assert result.success, failure_text(result)
     fresh = defs.get_job_def("gold_freshness_checks").execute_in_process(
-        resources=build_resources(), instance=result.dagster_run and dg.DagsterInstance.ephemeral(),
-        raise_on_error=False)
+        resources=build_resources(), instance=instance, raise_on_error=False)
+    evaluations = {e.asset_key.to_user_string(): e.passed for e in fresh.get_asset_check_evaluations()}
+    assert evaluations == {t.replace(".", "/"): True for t in GOLD}
+
+
+def test_freshness_check_fails_without_yesterdays_partition(lakehouse):
+    fresh = defs.get_job_def("gold_freshness_checks").execute_in_process(
+        resources=build_resources(), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     evaluations = fresh.get_asset_check_evaluations()
-    assert len(evaluations) == 3  # evaluated (an ephemeral instance has no history: not passed)
+    assert len(evaluations) == 3 and not any(e.passed for e in evaluations)
 
 
 def test_partition_run_three_times_gives_identical_rows(lakehouse):
