@@ -242,6 +242,6 @@ class BatchRunner:
             name=name, batch_id=batch.id, state=state, livy_url=self.batch_url(name),
             app_id=batch.app_id, spark_ui_url=batch.spark_ui_url, driver_log_url=batch.driver_log_url,
             duration_s=duration, log_tail=tail, reattached=watch.reattached,
-            resubmitted=watch.resubmitted, log_gaps=getattr(watch.tail, "gaps", 0),
+            resubmitted=watch.resubmitted, log_gaps=watch.tail.gaps,
             requests=watch.requests + 2, end_detected_s=end_detected_s,
         )

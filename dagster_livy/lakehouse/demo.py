@@ -23,9 +23,9 @@ from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import DEFAULT_LIVY_URL, REPO, LakehouseSettings
+from lakehouse_jobs.contract import GOLD_TABLES
 
 LIVYCTL = [sys.executable, str(REPO / "livy" / "livyctl.py")]
-GOLD_TABLES = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
 
 
 def say(msg: str) -> None:
