@@ -39,6 +39,19 @@ from string import Template
 
 LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
+
+
+def _load_env_module():
+    # dagster_livy/env.py is the one home of the stack's defaults; loaded by path because the
+    # dagster_livy package itself needs the virtualenv (requests) and this runs before it exists.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("dagster_livy_env", REPO / "dagster_livy" / "env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stack_env = _load_env_module()
 MAIN_CLASS = "org.apache.livy.server.LivyServer"
 
 # What bin/livy-server adds for Java 17: Livy and Hadoop reach into JDK internals.
@@ -82,8 +95,8 @@ class Layout:
             run_dir=Path(env.get("LIVY_RUN_DIR", local_dir)).resolve(),
             lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")).resolve(),
             dist=Path(dist).resolve() if dist else None,
-            host=env.get("LIVY_HOST", "127.0.0.1"),
-            port=int(env.get("LIVY_PORT", "8998")),
+            host=stack_env.livy_host(env),
+            port=stack_env.livy_port(env),
             master=env.get("LIVY_SPARK_MASTER", "local[*]"),
             deploy_mode=env.get("LIVY_DEPLOY_MODE", "client"),
             python=env.get("PYTHON") or str(default_python if default_python.exists() else sys.executable),

@@ -22,7 +22,8 @@ import dagster as dg
 from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
-from dagster_livy.lakehouse.settings import DEFAULT_LIVY_URL, REPO, LakehouseSettings
+from dagster_livy.env import livy_url
+from dagster_livy.lakehouse.settings import REPO, LakehouseSettings
 from lakehouse_jobs.contract import GOLD_TABLES
 
 LIVYCTL = [sys.executable, str(REPO / "livy" / "livyctl.py")]
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     settings = LakehouseSettings.from_env()
-    url = DEFAULT_LIVY_URL
+    url = livy_url()  # the same rule livyctl uses: LIVY_URL, else LIVY_HOST:LIVY_PORT
     started_livy = not livy_answers(url)
     if started_livy:
         say("starting Livy ...")

@@ -1,6 +1,6 @@
 """Where things are and which resources to use: decided here, from the environment, once.
 
-Local defaults follow the repository's layout contract (README): Livy on 127.0.0.1:8998, the
+Local defaults follow the repository's layout contract (README): Livy at dagster_livy.env's URL, the
 scripts in spark_scripts/, the staging dir .livy/staging, the lakehouse in .lakehouse/.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_livy.env import livy_url
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import LivyResource
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_LIVY_URL = "http://127.0.0.1:8998"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def build_resources(env: os._Environ | dict | None = None) -> dict:
         return dg.EnvVar(name) if env.get(name) else None
 
     livy = LivyResource(
-        url=dg.EnvVar("LIVY_URL") if env.get("LIVY_URL") else DEFAULT_LIVY_URL,
+        url=dg.EnvVar("LIVY_URL") if env.get("LIVY_URL") else livy_url(env),
         token=from_env("LIVY_TOKEN"),
         username=from_env("LIVY_USERNAME"),
         password=from_env("LIVY_PASSWORD"),
