@@ -24,4 +24,4 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
 
     def job(self, name: str) -> dg.JobDefinition:
-        return self.defs.get_job_def(name)
+        return self.defs.resolve_job_def(name)

@@ -2,15 +2,14 @@
 
 import dagster as dg
 
-from dagster_livy.lakehouse.assets import FRESHNESS, GOLD, SILVER, freshness_sensor
+from dagster_livy.lakehouse.assets import FRESHNESS, GOLD, SILVER
 from dagster_livy.lakehouse.jobs import JOBS, SCHEDULES
 from dagster_livy.lakehouse.settings import build_resources
 
 defs = dg.Definitions(
     assets=[*SILVER, *GOLD],
-    asset_checks=FRESHNESS,
+    asset_checks=[FRESHNESS],
     jobs=JOBS,
     schedules=SCHEDULES,
-    sensors=[freshness_sensor],
     resources=build_resources(),
 )

@@ -23,8 +23,8 @@ from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.env import livy_url
-from dagster_livy.lakehouse.settings import REPO, LakehouseSettings
-from lakehouse_jobs.contract import GOLD_TABLES
+from dagster_livy.lakehouse.settings import REPO, LakehouseSettings, build_resources
+from lakehouse_jobs.tables import GOLD_TABLES
 
 LIVYCTL = [sys.executable, str(REPO / "livy" / "livyctl.py")]
 
@@ -57,7 +57,7 @@ def generate_silver(url: str, settings: LakehouseSettings, start: dt.date, end: 
 
 
 def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, start: str, end: str):
-    job = defs.get_job_def(name)
+    job = defs.resolve_job_def(name)
     tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
     return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         say("starting Livy ...")
         subprocess.run([*LIVYCTL, "up"], check=True)
     try:
-        end = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+        end = build_resources()["clock"].today() - dt.timedelta(days=1)  # LAKEHOUSE_NOW pins it
         start = end - dt.timedelta(days=args.days - 1)
         dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(args.days)]
         say(f"generating silver for {start}..{end} ({args.page_views_per_day:,} page views/day)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_livy.env import livy_url
+from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import LivyResource
 
@@ -63,4 +64,6 @@ def build_resources(env: os._Environ | dict | None = None) -> dict:
     channel = env.get("LIVY_PIPES_CHANNEL", "log")
     pipes = PipesLivyClient(livy=livy, message_channel=channel,
                             shared_dir=env.get("LIVY_PIPES_SHARED_DIR"))
-    return {"livy": livy, "pipes_livy": pipes}
+    # LAKEHOUSE_NOW pins "now" (replays, demos of a past day); unset = the wall clock.
+    clock = LakehouseClock(frozen_at=env.get("LAKEHOUSE_NOW") or None)
+    return {"livy": livy, "pipes_livy": pipes, "clock": clock}

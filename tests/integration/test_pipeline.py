@@ -10,16 +10,18 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
+from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.lakehouse.definitions import defs
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import LakehouseSettings, build_resources
 from tests.spark import oracle
 
 pytestmark = pytest.mark.integration
-TODAY = dt.datetime.now(dt.timezone.utc).date()
-D2 = (TODAY - dt.timedelta(days=1)).isoformat()  # yesterday: the partition a schedule would run
-D1 = (TODAY - dt.timedelta(days=2)).isoformat()
-NO_SILVER = (TODAY - dt.timedelta(days=30)).isoformat()
+# Fixed dates and pinned instants: what the suite asserts never depends on when it runs.
+D1, D2 = "2026-10-30", "2026-10-31"
+NO_SILVER = "2026-10-01"
+D2_DUE = "2026-11-01T06:00:00+00:00"  # the deadline of D2: D2 is the partition that must exist
+D1_DUE = "2026-11-01T05:59:00+00:00"  # a minute earlier (the 1st of a month): D1 is still the due one
 GOLD = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
 
 
@@ -46,7 +48,7 @@ def lakehouse(livy_stack):
 def run(job: str, start: str, end: str | None = None, instance: dg.DagsterInstance | None = None
         ) -> dg.ExecuteInProcessResult:
     tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end or start}
-    return defs.get_job_def(job).execute_in_process(
+    return defs.resolve_job_def(job).execute_in_process(
         tags=tags, resources=build_resources(), instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False)
 
@@ -99,20 +101,29 @@ def test_silver_to_gold_materializes_every_gold_asset_with_checks(lakehouse, gol
     assert set(totals.values()) == {oracle.valid_silver_revenue(lakehouse, day)}, totals
 
 
-def test_freshness_checks_pass_once_yesterday_is_built(gold_d2):
+def freshness_at(instant: str, instance: dg.DagsterInstance) -> dict[str, tuple[bool, str]]:
+    fresh = defs.resolve_job_def("gold_freshness_checks").execute_in_process(
+        resources={**build_resources(), "clock": LakehouseClock(frozen_at=instant)}, instance=instance,
+        raise_on_error=False)
+    return {e.asset_key.to_user_string(): (e.passed, e.description or "") for e in fresh.get_asset_check_evaluations()}
+
+
+def test_freshness_checks_after_building_a_day_at_pinned_instants(gold_d2):
     result, instance = gold_d2
     assert result.success, failure_text(result)
-    fresh = defs.get_job_def("gold_freshness_checks").execute_in_process(
-        resources=build_resources(), instance=instance, raise_on_error=False)
-    evaluations = {e.asset_key.to_user_string(): e.passed for e in fresh.get_asset_check_evaluations()}
-    assert evaluations == {t.replace(".", "/"): True for t in GOLD}
+    gold_keys = {t.replace(".", "/") for t in GOLD}
+    at_deadline = freshness_at(D2_DUE, instance)
+    assert {k: passed for k, (passed, _) in at_deadline.items()} == {k: True for k in gold_keys}, at_deadline
+    # A minute before D2's deadline, D1 is the partition due, and this instance never built it.
+    earlier = freshness_at(D1_DUE, instance)
+    assert {k: passed for k, (passed, _) in earlier.items()} == {k: False for k in gold_keys}, earlier
+    assert all(D1 in text and f"latest materialized: {D2}" in text for _, text in earlier.values()), earlier
 
 
-def test_freshness_check_fails_without_yesterdays_partition(lakehouse):
-    fresh = defs.get_job_def("gold_freshness_checks").execute_in_process(
-        resources=build_resources(), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    evaluations = fresh.get_asset_check_evaluations()
-    assert len(evaluations) == 3 and not any(e.passed for e in evaluations)
+def test_freshness_check_fails_without_the_due_partition(lakehouse):
+    evaluations = freshness_at(D2_DUE, dg.DagsterInstance.ephemeral())
+    assert len(evaluations) == 3 and not any(passed for passed, _ in evaluations.values())
+    assert all(D2 in text for _, text in evaluations.values()), evaluations
 
 
 def test_partition_run_three_times_gives_identical_rows(lakehouse):

@@ -94,6 +94,42 @@ def test_checks_fail_on_broken_gold(spark, gold_run):
     assert not checks.revenue_rank_dense(prod.withColumn("revenue_rank", F.col("revenue_rank") * 2))["passed"]
 
 
+def test_checks_catch_a_wrong_rule_in_the_builder(spark, gold_run):
+    """The checks do not share the builder's expressions: gold built with a plausible but wrong
+    rule (rules in the wrong order; rank() or row_number() instead of a dense rank) fails them."""
+    from pyspark.sql import Window
+
+    from lakehouse_jobs import checks
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs.io import read_gold
+
+    day = dt.date(2024, 1, 2)
+    cust = read_gold(spark, c.CUSTOMER_ANALYTICS, day, day)
+    prod = read_gold(spark, c.PRODUCT_PERFORMANCE, day, day)
+    assert checks.segment_logic(cust)["passed"] and checks.revenue_rank_dense(prod)["passed"]
+
+    buyer_first = (F.when(F.col("orders") >= 1, "buyer")
+                   .when(F.col("revenue") >= F.lit(c.HIGH_VALUE_REVENUE).cast(c.MONEY), "high_value")
+                   .when(F.col("page_views") >= c.ENGAGED_PAGE_VIEWS, "engaged_browser").otherwise("browser"))
+    assert cust.where(F.col("customer_segment") == "high_value").count() > 0  # the fault is observable
+    wrong = checks.segment_logic(cust.withColumn("customer_segment", buyer_first))
+    assert not wrong["passed"] and wrong["metadata"]["wrong_segment"] > 0, wrong
+    engaged_strict = (F.when(F.col("revenue") >= F.lit(c.HIGH_VALUE_REVENUE).cast(c.MONEY), "high_value")
+                      .when(F.col("orders") >= 1, "buyer")
+                      .when(F.col("page_views") > F.lit(10**9), "engaged_browser").otherwise("browser"))
+    assert not checks.segment_logic(cust.withColumn("customer_segment", engaged_strict))["passed"]
+
+    # Revenues rounded down to the hundred tie many products, where rank() and dense_rank() differ.
+    tied = prod.withColumn("revenue", (F.floor(F.col("revenue") / 100) * 100).cast(c.MONEY))
+    by_revenue = Window.partitionBy("date").orderBy(F.col("revenue").desc())
+    assert tied.groupBy("revenue").count().where(F.col("count") > 1).count() > 0
+    assert checks.revenue_rank_dense(tied.withColumn("revenue_rank", F.dense_rank().over(by_revenue)))["passed"]
+    for wrong_rank in (F.rank().over(by_revenue), F.row_number().over(by_revenue),
+                       F.dense_rank().over(Window.partitionBy("date").orderBy(F.col("revenue").asc()))):
+        result = checks.revenue_rank_dense(tied.withColumn("revenue_rank", wrong_rank))
+        assert not result["passed"] and result["metadata"]["wrong_ranks"] > 0, result
+
+
 def test_same_date_three_times_is_idempotent(spark, gold_run, catalog):
     from lakehouse_jobs import contract as c
     from lakehouse_jobs.cli import run_gold_job
