@@ -86,6 +86,31 @@ def test_schedules_target_the_previous_utc_day():
         if schedule.name == "gold_freshness_schedule":
             continue  # not partitioned: it judges whatever is due at its tick (tests/test_freshness.py)
         tick = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc)
-        context = dg.build_schedule_context(scheduled_execution_time=tick)
+        context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo())
         requests = schedule.evaluate_tick(context).run_requests
         assert [r.partition_key for r in requests] == ["2026-11-25"], schedule.name
+
+
+def test_assets_carry_dagsters_standard_table_metadata():
+    import os
+
+    from lakehouse_jobs import tables
+
+    graph = repo().asset_graph
+    for table in (*tables.SILVER_TABLES, *tables.GOLD_TABLES):
+        node = graph.get(dg.AssetKey(table.split(".")))
+        md = node.metadata
+        assert md["dagster/table_name"] == f"lakehouse.{table}"
+        columns = [(col.name, col.type) for col in md["dagster/column_schema"].columns]
+        assert columns == list(tables.COLUMNS[table]), table
+        assert node.owners == ["team:data-platform"] and node.tags["layer"] == table.split(".")[0]
+        if table in tables.GOLD_TABLES:
+            (ref,) = md["dagster/code_references"].code_references
+            assert os.path.isfile(ref.file_path) and ref.file_path.endswith(md["script"])
+            assert "LAKEHOUSE_START_DATE" in node.description
+            specs = {s.name: s.description for s in node.assets_def.check_specs}
+            assert all(text and text.startswith("Passes when") for text in specs.values()), specs
+
+
+def test_schedules_say_what_they_do():
+    assert all(s.description for s in repo().schedule_defs)

@@ -1,11 +1,13 @@
 """Silver sources, the three gold assets (daily partitions, built by Livy batches), checks."""
 
 
+import warnings
+
 import dagster as dg
 
 from dagster_livy.lakehouse.freshness import build_freshness_checks
 from dagster_livy.lakehouse.packaging import package_zip
-from dagster_livy.lakehouse.settings import LakehouseSettings
+from dagster_livy.lakehouse.settings import REPO, LakehouseSettings
 from dagster_livy.pipes import PipesLivyClient
 # tables, not contract: the code location never imports pyspark.
 from lakehouse_jobs import tables as c
@@ -17,31 +19,62 @@ LIVY_POOL = "livy"
 RETRY = dg.RetryPolicy(max_retries=1, delay=10)
 
 
+OWNERS = ["team:data-platform"]
+PARTITION_NOTE = (f"Daily UTC partitions from {DAILY.start.date()} (LAKEHOUSE_START_DATE) to yesterday.")
+
+
 def table_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
+def table_metadata(table: str, script: str | None = None) -> dict:
+    """Dagster's standard table metadata, from the data contract (tables.py)."""
+    md = {
+        "dagster/table_name": c.qualified(table),
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in c.COLUMNS[table]]),
+    }
+    if script:
+        with warnings.catch_warnings():  # code references are Dagster's documented (beta) API
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            md["dagster/code_references"] = dg.CodeReferencesMetadataValue(code_references=[
+                dg.LocalFileCodeReference(file_path=str(REPO / "spark_scripts" / script),
+                                          label="Spark batch script")])
+    return md
+
+
+def _silver(table: str, description: str, partitioned: bool = True) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table_key(table), group_name="silver", kinds={"iceberg"}, owners=OWNERS,
+        tags={"layer": "silver", "domain": "ecommerce"}, partitions_def=DAILY if partitioned else None,
+        description=f"{description} {PARTITION_NOTE if partitioned else ''}".strip(),
+        metadata=table_metadata(table))
+
+
 SILVER = [
-    dg.AssetSpec(table_key(c.PRODUCTS), group_name="silver", kinds={"iceberg"},
-                 description="Product dimension (full snapshot)."),
-    dg.AssetSpec(table_key(c.PAGE_VIEWS), group_name="silver", kinds={"iceberg"}, partitions_def=DAILY,
-                 description="Page views, partitioned by event_date (UTC)."),
-    dg.AssetSpec(table_key(c.PURCHASES), group_name="silver", kinds={"iceberg"}, partitions_def=DAILY,
-                 description="Order lines, partitioned by event_date (UTC)."),
+    _silver(c.PRODUCTS, "Product dimension (full snapshot).", partitioned=False),
+    _silver(c.PAGE_VIEWS, "Page views, partitioned by event_date."),
+    _silver(c.PURCHASES, "Order lines, partitioned by event_date."),
 ]
 PREVIOUS_DAY_TOO = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=0)
 
 
 def gold_asset(table: str, script: str, deps: list[dg.AssetDep], description: str) -> dg.AssetsDefinition:
+    with warnings.catch_warnings():  # BackfillPolicy.single_run is beta; it is what a range-in-one-batch needs
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _gold_asset(table, script, deps, description)
+
+
+def _gold_asset(table: str, script: str, deps: list[dg.AssetDep], description: str) -> dg.AssetsDefinition:
     key = table_key(table)
 
     @dg.asset(
-        key=key, partitions_def=DAILY, deps=deps, group_name="gold", description=description,
+        key=key, partitions_def=DAILY, deps=deps, group_name="gold", description=f"{description} {PARTITION_NOTE}",
+        owners=OWNERS, tags={"layer": "gold", "domain": "ecommerce"},
         kinds={"spark", "iceberg", "livy"}, pool=LIVY_POOL, retry_policy=RETRY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=[dg.AssetCheckSpec(name, asset=key, blocking=True, description=f"Passes when {rule}. ({severity})")
                      for name, (severity, rule) in c.CHECKS[table].items()],
-        metadata={"table": f"{c.CATALOG}.{table}", "script": script},
+        metadata={**table_metadata(table, script), "script": script},
     )
     def _gold(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
         settings = LakehouseSettings.from_env()  # at run time: the environment may point elsewhere

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from dagster_livy.lakehouse.assets import (
@@ -38,9 +40,17 @@ JOBS = [silver_to_gold_processing, customer_analytics_processing, sales_analytic
 
 
 def _daily(job, name: str, hour: int, status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
-    # A daily partitioned schedule targets the last complete partition: yesterday (UTC).
-    return dg.build_schedule_from_partitioned_job(job, name=name, hour_of_day=hour, minute_of_hour=0,
-                                                  default_status=status)
+    """Runs `job` at hour:00 UTC for the last complete partition: the previous UTC day."""
+
+    @dg.schedule(name=name, job=job, cron_schedule=f"0 {hour} * * *", execution_timezone="UTC",
+                 default_status=status,
+                 description=f"{job.description} Runs at {hour:02d}:00 UTC for the previous UTC day.")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        tick = context.scheduled_execution_time.astimezone(dt.timezone.utc)
+        day = (tick.date() - dt.timedelta(days=1)).isoformat()
+        return dg.RunRequest(run_key=f"{name}:{day}", partition_key=day)
+
+    return _schedule
 
 
 SCHEDULES = [
