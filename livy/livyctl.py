@@ -249,10 +249,13 @@ def foreign_owner(layout: Layout) -> str | None:
             f"stop that process or pick another port, e.g. LIVY_PORT={free_port(layout.host)}")
 
 
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def free_port(host: str) -> int | str:
+    try:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            return s.getsockname()[1]
+    except OSError:
+        return "<a free port>"
 
 
 def stop_leftovers(layout: Layout, why: str, exclude: set[int] = frozenset()) -> list[int]:
@@ -271,6 +274,7 @@ def stop_leftovers(layout: Layout, why: str, exclude: set[int] = frozenset()) ->
 # ---------------------------------------------------------------- commands
 
 def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
+    livyconf.auth_conf(layout.host)  # the exposure rule first: refuse before touching anything
     pid = read_pid(layout)
     if pid and fetch_version(layout.url) and is_ours(layout, stackproc.read_proc(pid)):
         print(f"Livy already running (pid {pid}) at {layout.url}")
