@@ -220,9 +220,14 @@ def foreign_owner(layout: Layout) -> str | None:
         return None
     pid = stackproc.listener_pid(layout.port)
     info = stackproc.read_proc(pid) if pid else None
-    if is_ours(layout, info):
-        return None
     where = f"{layout.host}:{layout.port}"
+    if is_ours(layout, info):
+        theirs = info.environ.get("LAKEHOUSE_DIR")
+        if theirs and theirs != str(layout.lakehouse_dir):
+            return (f"{where} is this checkout's Livy (pid {pid}), but it writes to lakehouse {theirs}, "
+                    f"not LAKEHOUSE_DIR={layout.lakehouse_dir}: `make down` and start it again, or "
+                    f"unset LAKEHOUSE_DIR")
+        return None
     if info is None:
         who = (f"pid {pid}, whose environment cannot be read here" if pid
                else "a process not visible from here (another user, container or host)")
@@ -258,9 +263,9 @@ def free_port(host: str) -> int | str:
         return "<a free port>"
 
 
-def stop_leftovers(layout: Layout, why: str, exclude: set[int] = frozenset()) -> list[int]:
+def stop_leftovers(layout: Layout, why: str) -> list[int]:
     """Stop every process a livyctl server of this run dir started that still runs; say which."""
-    procs = stackproc.marked_processes(layout.run_dir, exclude=set(exclude))
+    procs = stackproc.marked_processes(layout.run_dir)
     if not procs:
         return []
     print(f"stopping {len(procs)} process(es) {why} (run dir {layout.run_dir}):")
@@ -275,13 +280,15 @@ def stop_leftovers(layout: Layout, why: str, exclude: set[int] = frozenset()) ->
 
 def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
     livyconf.auth_conf(layout.host)  # the exposure rule first: refuse before touching anything
-    pid = read_pid(layout)
-    if pid and fetch_version(layout.url) and is_ours(layout, stackproc.read_proc(pid)):
-        print(f"Livy already running (pid {pid}) at {layout.url}")
-        return
     foreign = foreign_owner(layout)
     if foreign:
         raise StackError(foreign)
+    # Ours if the process listening on the port runs with this run dir's conf (pid file or not).
+    pid = stackproc.listener_pid(layout.port)
+    if pid and is_ours(layout, stackproc.read_proc(pid)) and fetch_version(layout.url):
+        layout.pid_file.write_text(f"{pid}\n")
+        print(f"Livy already running (pid {pid}) at {layout.url}")
+        return
     java_major()
     # A server of this run dir that died (kill -9, OOM) leaves its spark-submits running: they
     # would commit to the lakehouse beside the batches the new server resubmits.

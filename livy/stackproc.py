@@ -15,6 +15,7 @@ exists. Two questions are answered here:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -34,10 +35,14 @@ class ProcInfo:
         return self.cmdline if len(self.cmdline) <= width else self.cmdline[: width - 3] + "..."
 
     def describe(self) -> str:
-        """pid, the kind of process and its command line, for messages."""
-        kind = "spark-submit" if "org.apache.spark.deploy.SparkSubmit" in self.cmdline else (
-            "Livy server" if "org.apache.livy.server.LivyServer" in self.cmdline else "driver process")
-        return f"pid {self.pid} ({kind}: {self.short(90)})"
+        """pid, the kind of process and what it runs (the batch name for spark-submit), for messages."""
+        if "org.apache.spark.deploy.SparkSubmit" in self.cmdline:
+            # Livy passes the batch name as `--name <name>`; the Pipes args after it are long.
+            name = re.search(r"\s--name\s+(\S+)", self.cmdline)
+            return f"pid {self.pid} (spark-submit of batch {name.group(1) if name else '?'})"
+        if "org.apache.livy.server.LivyServer" in self.cmdline:
+            return f"pid {self.pid} (Livy server)"
+        return f"pid {self.pid} (driver process: {self.short(90)})"
 
 
 def read_proc(pid: int) -> ProcInfo | None:

@@ -53,6 +53,7 @@ def test_up_after_sigkill_stops_the_orphaned_drivers(own_livy):
     took = time.monotonic() - began
     assert_stopped_and_named(survivors, out.stdout)
     assert "left running by an earlier Livy" in out.stdout
+    assert "spark-submit of batch orphan-up" in out.stdout, out.stdout
     # Only the new server remains of this run dir.
     remaining = stackproc.marked_processes(own_livy.run_dir)
     assert [p.pid for p in remaining] == [own_livy.pid()], [p.describe() for p in remaining]

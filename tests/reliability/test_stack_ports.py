@@ -90,3 +90,23 @@ def test_demo_refuses_another_checkouts_livy(own_livy, tmp_path):
     assert not (tmp_path / "other-lh" / "catalog.db").exists()
     print(f"\nFIGURE make demo on another checkout's port: exit 2 before any batch; "
           f"{before} batches on that server before and after")
+
+
+def test_up_adopts_its_own_server_when_the_pid_file_is_lost(own_livy):
+    own_livy.ensure_up()
+    pid = own_livy.pid()
+    (own_livy.run_dir / "livy-server.pid").unlink()
+    out = own_livy.livyctl("up")
+    assert f"already running (pid {pid})" in out.stdout, out.stdout
+    assert own_livy.pid() == pid and stackproc.alive(pid)
+    print(f"\nFIGURE pid file lost: `up` recognized its own server (pid {pid}) by LIVY_CONF_DIR, no restart")
+
+
+def test_own_server_with_another_lakehouse_is_refused(own_livy, tmp_path):
+    own_livy.ensure_up()
+    env = {**own_livy.env, "LAKEHOUSE_DIR": str(tmp_path / "elsewhere")}
+    for cmd in ("up", "check"):
+        out = run_livyctl(env, cmd, check=False)
+        assert out.returncode == 1, out
+        assert f"writes to lakehouse {own_livy.env['LAKEHOUSE_DIR']}" in out.stderr, out.stderr
+    print("\nFIGURE own server, other LAKEHOUSE_DIR: up/check refuse, naming both lakehouses")
