@@ -220,11 +220,11 @@ def foreign_owner(layout: Layout) -> str | None:
         return None
     pid = stackproc.listener_pid(layout.port)
     info = stackproc.read_proc(pid) if pid else None
-    where = f"{layout.host}:{layout.port}"
+    where = f"port {layout.port} on {layout.host}"
     if is_ours(layout, info):
         theirs = info.environ.get("LAKEHOUSE_DIR")
         if theirs and theirs != str(layout.lakehouse_dir):
-            return (f"{where} is this checkout's Livy (pid {pid}), but it writes to lakehouse {theirs}, "
+            return (f"{where} is served by this checkout's Livy (pid {pid}), but it writes to lakehouse {theirs}, "
                     f"not LAKEHOUSE_DIR={layout.lakehouse_dir}: `make down` and start it again, or "
                     f"unset LAKEHOUSE_DIR")
         return None
@@ -247,10 +247,10 @@ def foreign_owner(layout: Layout) -> str | None:
         else:
             fix = (f"stop it there ({'cd ' + repo + ' && ' if repo else ''}LIVY_RUN_DIR={run_dir} "
                    f"LIVY_PORT={layout.port} make down)")
-        return (f"{where} is served by {who}.\n  This checkout's server: run dir {layout.run_dir}, "
+        return (f"{where} is already in use by {who}.\n  This checkout's server: run dir {layout.run_dir}, "
                 f"lakehouse {layout.lakehouse_dir}.\n  Not using it: {fix}, or pick another port, "
                 f"e.g. LIVY_PORT={free_port(layout.host)}")
-    return (f"{where} is served by {who}.\n  This checkout's Livy (run dir {layout.run_dir}) is not running; "
+    return (f"{where} is already in use by {who}.\n  This checkout's Livy (run dir {layout.run_dir}) is not running; "
             f"stop that process or pick another port, e.g. LIVY_PORT={free_port(layout.host)}")
 
 
