@@ -6,6 +6,7 @@
     python livy/livyctl.py up       start the LivyServer JVM in the background and wait for /version
     python livy/livyctl.py down     stop it (SIGTERM) and every driver it started, also after a crash
     python livy/livyctl.py status   say whether it runs, where, whose it is, and what it left behind
+                                    (exit 0 running, 3 not running, 4 another server holds the port)
     python livy/livyctl.py check    exit 0 if this checkout's Livy answers, 3 if none does, 1 (with
                                     a message saying whose it is) if another server holds the port
     python livy/livyctl.py env      print the environment the server runs with (--json for tools)

@@ -66,3 +66,18 @@ def test_dagster_and_jupyter_reach_livy_through_the_proxy_with_the_token():
 def test_proxy_healthcheck_goes_through_auth_to_livy():
     test = " ".join(services()["livy-proxy"]["healthcheck"]["test"])
     assert "GET /version" in test and "Authorization: Bearer" in test and "LIVY_PROXY_TOKEN" in test
+
+
+def test_rendering_refuses_an_empty_token():
+    from tests.reliability.conftest import _load
+    livyconf = _load("livyconf")
+    values = {"LIVY_PROXY_LISTEN": "8998", "LIVY_UPSTREAM": "http://livy:8998",
+              "LIVY_PROXY_HTPASSWD": "/etc/nginx/livy.htpasswd", "LIVY_PROXY_TOKEN": ""}
+    try:
+        livyconf.render_braced(TEMPLATE.read_text(), values)
+    except SystemExit as exc:
+        assert "LIVY_PROXY_TOKEN must be set" in str(exc)
+    else:
+        raise AssertionError("an empty token rendered: 'Bearer ' would be a valid credential")
+    rendered = livyconf.render_braced(TEMPLATE.read_text(), {**values, "LIVY_PROXY_TOKEN": "t0k"})
+    assert '"Bearer t0k"  off;' in rendered and "$http_authorization" in rendered and "${" not in rendered
