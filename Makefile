@@ -10,7 +10,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help venv jars up down status demo dev test test-unit bench compose-check clean
+.PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -51,7 +51,24 @@ demo: jars $(DAGSTER_HOME)/dagster.yaml
 dev: up $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
-test: jars
+# System packages the tests run for real: nginx (the authenticating proxy in front of Livy,
+# tests/reliability/test_security_proxy.py). Installed only when missing; the service is never
+# started (policy-rc.d), the tests run their own nginx on a loopback port.
+SYSTEM_PACKAGES := nginx
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "missing system packages:$$missing; install them (Debian/Ubuntu: sudo apt-get install -y$$missing)"; exit 1; fi; \
+	echo "installing$$missing (apt-get) ..."; \
+	policy=/usr/sbin/policy-rc.d; own_policy=""; \
+	if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy; chmod 755 $$policy; own_policy=1; fi; \
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; }; rc=$$?; \
+	[ -n "$$own_policy" ] && rm -f $$policy; \
+	[ $$rc = 0 ] || { echo "apt-get could not install$$missing"; exit 1; }
+
+test: jars system-deps
 	$(PY) -m pytest
 
 test-unit: venv

@@ -4,8 +4,11 @@
     python livy/livyctl.py jars     resolve the Livy jars from Maven Central (cached, idempotent)
     python livy/livyctl.py conf     render livy.conf / spark-defaults.conf from livy/conf/*.template
     python livy/livyctl.py up       start the LivyServer JVM in the background and wait for /version
-    python livy/livyctl.py down     stop it gracefully (SIGTERM, then the whole process group)
-    python livy/livyctl.py status   say whether it runs, where, and what it knows
+    python livy/livyctl.py down     stop it (SIGTERM) and every driver it started, also after a crash
+    python livy/livyctl.py status   say whether it runs, where, whose it is, and what it left behind
+                                    (exit 0 running, 3 not running, 4 another server holds the port)
+    python livy/livyctl.py check    exit 0 if this checkout's Livy answers, 3 if none does, 1 (with
+                                    a message saying whose it is) if another server holds the port
     python livy/livyctl.py env      print the environment the server runs with (--json for tools)
 
 Everything lives under the repository root unless overridden by the environment:
@@ -14,14 +17,15 @@ logs, pid and staging dir), LAKEHOUSE_DIR (.lakehouse), LIVY_PORT (8998), LIVY_H
 LIVY_SPARK_MASTER (local[*]), LIVY_DIST (an unpacked Livy binary distribution to run instead of
 the Maven-resolved server), PYTHON (the interpreter with pyspark; default .venv/bin/python).
 
-Standard library only: this runs before the virtualenv is complete.
+Before using or starting a server, `up` checks that what answers on the port is this checkout's
+own (its LIVY_CONF_DIR, read from /proc), and stops drivers an earlier server of this run dir
+left running (livy/stackproc.py). Config rendering and the exposure rule: livy/livyconf.py;
+jars: livy/livyjars.py. Standard library only: this runs before the virtualenv is complete.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import hashlib
 import json
 import os
 import re
@@ -35,7 +39,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
@@ -52,6 +55,13 @@ def _load_env_module():
 
 
 stack_env = _load_env_module()
+# Sibling modules (config rendering, /proc inspection): importable however this file is loaded.
+if str(LIVY_DIR) not in sys.path:
+    sys.path.insert(0, str(LIVY_DIR))
+import livyconf  # noqa: E402
+import stackproc  # noqa: E402
+from livyconf import StackError, cmd_conf, render_values  # noqa: E402,F401  (re-exported)
+from livyjars import check_server_classpath, cmd_jars, scala_versions  # noqa: E402,F401
 MAIN_CLASS = "org.apache.livy.server.LivyServer"
 
 # What bin/livy-server adds for Java 17: Livy and Hadoop reach into JDK internals.
@@ -63,13 +73,6 @@ JAVA17_FLAGS = [
     *(f"--add-exports=java.base/{p}=ALL-UNNAMED" for p in (
         "sun.net.dns", "sun.net.util", "sun.security.x509", "sun.security.util")),
 ]
-
-
-class StackError(SystemExit):
-    """A user-facing failure: printed without a Python traceback, exit status 1."""
-
-    def __init__(self, message: str):
-        super().__init__(f"livyctl: {message}")
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,9 @@ class Layout:
     staging_dir = property(lambda self: self.run_dir / "staging")
     spark_jars_dir = property(lambda self: self.local_dir / "spark-jars")
     pid_file = property(lambda self: self.run_dir / "livy-server.pid")
-    server_log = property(lambda self: self.log_dir / "livy-server.out")
+    server_log = property(lambda self: self.log_dir / livyconf.SERVER_LOG_NAME)  # log4j, rolling
+    jvm_out = property(lambda self: self.log_dir / "livy-server.stdout")  # what bypasses log4j
+    state_file = property(lambda self: self.run_dir / "livy-server.json")
     url = property(lambda self: f"http://{self.host}:{self.port}")
 
     def spark_home(self) -> str:
@@ -146,108 +151,6 @@ class Layout:
         }
 
 
-# ---------------------------------------------------------------- jars
-
-def scala_versions(jar_names: list[str]) -> set[str]:
-    """Scala binary versions named by `_2.xx` artifact suffixes and scala-library itself."""
-    found = {m.group(1) for n in jar_names for m in [re.search(r"_(2\.1[0-3])-", n)] if m}
-    found |= {m.group(1) for n in jar_names for m in [re.match(r"scala-library-(2\.1[0-3])\.", n)] if m}
-    return found
-
-
-def check_server_classpath(jars_dir: Path) -> str:
-    """The published Livy POMs default ${scala.binary.version} to 2.11: a naive resolve can put
-    Scala 2.11 libraries beside a 2.12 server. One Scala binary version, or refuse to start."""
-    names = sorted(p.name for p in jars_dir.glob("*.jar"))
-    if not any(n.startswith("livy-server-") for n in names):
-        raise StackError(f"no livy-server jar in {jars_dir}")
-    versions = scala_versions(names)
-    if len(versions) != 1:
-        offenders = [n for n in names if re.search(r"_2\.1[0-3]-|scala-library", n)]
-        raise StackError(
-            f"the Livy server classpath {jars_dir} mixes Scala binary versions {sorted(versions)}: "
-            + ", ".join(offenders)
-        )
-    return versions.pop()
-
-
-def cmd_jars(layout: Layout) -> None:
-    if layout.dist:
-        jars = layout.dist / "jars"
-        if not jars.is_dir():
-            raise StackError(f"LIVY_DIST={layout.dist} has no jars/ directory (unpack the binary zip there)")
-        scala = check_server_classpath(jars)
-        print(f"using Livy distribution {layout.dist} (server Scala {scala})")
-    pom = LIVY_DIR / "pom.xml"
-    stamp = layout.local_dir / ".jars.sha256"
-    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
-    have = stamp.exists() and stamp.read_text().strip() == digest
-    if not have or not any(layout.spark_jars_dir.glob("iceberg-spark-runtime-*.jar")):
-        if not shutil.which("mvn"):
-            raise StackError("Maven (mvn) is not on PATH; install Maven 3.8+ to resolve the Livy jars")
-        print("resolving Livy and Spark-side jars from Maven Central ...", flush=True)
-        for sub in ("jars", "rsc-jars", "spark-jars"):
-            shutil.rmtree(layout.local_dir / sub, ignore_errors=True)
-        proc = subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(pom), "package", f"-Dlivy.home={layout.local_dir}"],
-            capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-            raise StackError(f"Maven could not resolve the Livy jars (exit {proc.returncode}):\n{tail}")
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(digest + "\n")
-    if not layout.dist:
-        scala = check_server_classpath(layout.local_dir / "jars")
-        print(f"Livy jars ready in {layout.local_dir} (server Scala {scala})")
-
-
-# ---------------------------------------------------------------- conf
-
-def render_values(layout: Layout) -> dict[str, str]:
-    spark_jars = sorted(glob.glob(str(layout.spark_jars_dir / "*.jar")))
-    if not spark_jars:
-        raise StackError(f"no Spark-side jars in {layout.spark_jars_dir}; run `livyctl.py jars`")
-    whitelist = os.environ.get("LIVY_FILE_WHITELIST") or ",".join(
-        [str(REPO / "spark_scripts"), str(layout.staging_dir)])
-    return {
-        "LIVY_SPARK_MASTER": layout.master,
-        "LIVY_DEPLOY_MODE": layout.deploy_mode,
-        "LIVY_HOST": layout.host,
-        "LIVY_PORT": str(layout.port),
-        "LIVY_FILE_WHITELIST": whitelist,
-        "LIVY_MAX_CREATION": os.environ.get("LIVY_MAX_CREATION", str(max(2, os.cpu_count() or 2))),
-        "SPARK_EXTRA_JARS": ",".join(spark_jars),
-        "SPARK_DRIVER_MEMORY": os.environ.get("SPARK_DRIVER_MEMORY", "1g"),
-        "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
-    }
-
-
-def cmd_conf(layout: Layout) -> None:
-    values = render_values(layout)
-    src = LIVY_DIR / "conf"
-    for d in (layout.conf_dir, layout.spark_conf_dir, layout.log_dir, layout.staging_dir,
-              layout.lakehouse_dir / "warehouse"):
-        d.mkdir(parents=True, exist_ok=True)
-    targets = {
-        "livy.conf.template": layout.conf_dir / "livy.conf",
-        "log4j.properties": layout.conf_dir / "log4j.properties",
-        "spark-defaults.conf.template": layout.spark_conf_dir / "spark-defaults.conf",
-        "log4j2.properties": layout.spark_conf_dir / "log4j2.properties",
-    }
-    for name, target in targets.items():
-        text = (src / name).read_text()
-        if name.endswith(".template"):
-            try:
-                text = Template(text).substitute(values)
-            except (KeyError, ValueError) as exc:
-                raise StackError(f"{src / name}: unknown placeholder {exc}") from None
-        target.write_text(text)
-    # Livy reads spark-blacklist.conf from its conf dir; an empty one blocks nothing.
-    (layout.conf_dir / "spark-blacklist.conf").touch()
-    print(f"config rendered in {layout.conf_dir} and {layout.spark_conf_dir}")
-
-
 # ---------------------------------------------------------------- process control
 
 def java_major() -> int:
@@ -269,13 +172,7 @@ def read_pid(layout: Layout) -> int | None:
         pid = int(layout.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
+    return pid if stackproc.alive(pid) else None
 
 
 def fetch_version(url: str, timeout: float = 2.0) -> dict | None:
@@ -303,36 +200,125 @@ def log_tail(path: Path, n: int = 50) -> str:
         return f"(no log at {path})"
 
 
+# ---------------------------------------------------------------- whose server is it?
+
+def write_state(layout: Layout, pid: int) -> None:
+    """What this checkout's server is, for `status` and for other checkouts' messages."""
+    layout.state_file.write_text(json.dumps({
+        "pid": pid, "url": layout.url, "repo": str(REPO), "livy_home": str(layout.livy_home),
+        "run_dir": str(layout.run_dir), "conf_dir": str(layout.conf_dir),
+        "lakehouse_dir": str(layout.lakehouse_dir), "server_log": str(layout.server_log),
+    }, indent=2) + "\n")
+
+
+def is_ours(layout: Layout, info: stackproc.ProcInfo | None) -> bool:
+    return bool(info) and info.environ.get("LIVY_CONF_DIR") == str(layout.conf_dir)
+
+
+def foreign_owner(layout: Layout) -> str | None:
+    """None if nothing listens on our port or our own server does; else who it is and what to do."""
+    if not port_in_use(layout.host, layout.port) and not fetch_version(layout.url, timeout=1.0):
+        return None
+    pid = stackproc.listener_pid(layout.port)
+    info = stackproc.read_proc(pid) if pid else None
+    where = f"port {layout.port} on {layout.host}"
+    if is_ours(layout, info):
+        theirs = info.environ.get("LAKEHOUSE_DIR")
+        if theirs and theirs != str(layout.lakehouse_dir):
+            return (f"{where} is served by this checkout's Livy (pid {pid}), but it writes to lakehouse {theirs}, "
+                    f"not LAKEHOUSE_DIR={layout.lakehouse_dir}: `make down` and start it again, or "
+                    f"unset LAKEHOUSE_DIR")
+        return None
+    if info is None:
+        who = (f"pid {pid}, whose environment cannot be read here" if pid
+               else "a process not visible from here (another user, container or host)")
+    elif "org.apache.livy.server.LivyServer" not in info.cmdline:
+        who = f"pid {pid}, which is not a Livy server: {info.short()}"
+    else:
+        run_dir = Path(info.environ.get("LIVY_CONF_DIR", "?")).parent
+        try:
+            repo = json.loads((run_dir / "livy-server.json").read_text()).get("repo")
+        except (OSError, ValueError):
+            repo = None
+        who = (f"another checkout's Livy: pid {pid}, LIVY_HOME={info.environ.get('LIVY_HOME', '?')}, "
+               f"run dir {run_dir}, lakehouse {info.environ.get('LAKEHOUSE_DIR', '?')}"
+               + (f", started from {repo}" if repo else ""))
+        if repo and run_dir == Path(repo) / ".livy":
+            fix = f"stop it there (cd {repo} && make down)"
+        else:
+            fix = (f"stop it there ({'cd ' + repo + ' && ' if repo else ''}LIVY_RUN_DIR={run_dir} "
+                   f"LIVY_PORT={layout.port} make down)")
+        return (f"{where} is already in use by {who}.\n  This checkout's server: run dir {layout.run_dir}, "
+                f"lakehouse {layout.lakehouse_dir}.\n  Not using it: {fix}, or pick another port, "
+                f"e.g. LIVY_PORT={free_port(layout.host)}")
+    return (f"{where} is already in use by {who}.\n  This checkout's Livy (run dir {layout.run_dir}) is not running; "
+            f"stop that process or pick another port, e.g. LIVY_PORT={free_port(layout.host)}")
+
+
+def free_port(host: str) -> int | str:
+    try:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            return s.getsockname()[1]
+    except OSError:
+        return "<a free port>"
+
+
+def stop_leftovers(layout: Layout, why: str) -> list[int]:
+    """Stop every process a livyctl server of this run dir started that still runs; say which."""
+    procs = stackproc.marked_processes(layout.run_dir)
+    if not procs:
+        return []
+    print(f"stopping {len(procs)} process(es) {why} (run dir {layout.run_dir}):")
+    for p in procs:
+        print(f"  {p.describe()}")
+    stopped = stackproc.stop_processes(procs)
+    print(f"stopped pids {' '.join(str(p.pid) for p in stopped)}")
+    return [p.pid for p in stopped]
+
+
+# ---------------------------------------------------------------- commands
+
 def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
-    pid = read_pid(layout)
-    if pid and fetch_version(layout.url):
+    livyconf.auth_conf(layout.host)  # the exposure rule first: refuse before touching anything
+    foreign = foreign_owner(layout)
+    if foreign:
+        raise StackError(foreign)
+    # Ours if the process listening on the port runs with this run dir's conf (pid file or not).
+    pid = stackproc.listener_pid(layout.port)
+    if pid and is_ours(layout, stackproc.read_proc(pid)) and fetch_version(layout.url):
+        layout.pid_file.write_text(f"{pid}\n")
         print(f"Livy already running (pid {pid}) at {layout.url}")
         return
     java_major()
-    if port_in_use(layout.host, layout.port):
-        raise StackError(
-            f"port {layout.port} on {layout.host} is already in use by another process "
-            f"(set LIVY_PORT to another port, or stop it: ss -ltnp 'sport = :{layout.port}')")
+    # A server of this run dir that died (kill -9, OOM) leaves its spark-submits running: they
+    # would commit to the lakehouse beside the batches the new server resubmits.
+    stop_leftovers(layout, "left running by an earlier Livy of this checkout")
     cmd_jars(layout)
     cmd_conf(layout)
-    env = {**os.environ, **layout.server_env()}
+    # LIVYCTL_RUN_DIR marks the server and every driver it launches (stackproc.marked_processes).
+    env = {**os.environ, **layout.server_env(), stackproc.MARKER: str(layout.run_dir)}
     home = layout.livy_home
     classpath = f"{home / 'jars'}/*:{layout.conf_dir}"
     cmd = ["java", *JAVA17_FLAGS, *os.environ.get("LIVY_SERVER_JAVA_OPTS", "").split(),
            "-cp", classpath, MAIN_CLASS]
     layout.log_dir.mkdir(parents=True, exist_ok=True)
-    if layout.server_log.exists():
-        layout.server_log.replace(layout.server_log.with_suffix(".out.1"))
-    with open(layout.server_log, "ab") as log:
+    # log4j writes the (size-bounded, rolling) server log; the JVM's own stdout/stderr receive
+    # only what bypasses log4j (JVM errors), kept per start: this run's and the previous one.
+    if layout.jvm_out.exists():
+        layout.jvm_out.replace(layout.jvm_out.with_name(layout.jvm_out.name + ".1"))
+    with open(layout.jvm_out, "ab") as out:
         # Own session: `down` can stop the server and every spark-submit it started as one group.
-        proc = subprocess.Popen(cmd, cwd=layout.run_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=layout.run_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     layout.pid_file.write_text(f"{proc.pid}\n")
+    write_state(layout, proc.pid)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             layout.pid_file.unlink(missing_ok=True)
             raise StackError(f"Livy exited with status {proc.returncode} while starting. "
+                             f"Last lines of {layout.jvm_out}:\n{log_tail(layout.jvm_out)}\n"
                              f"Last lines of {layout.server_log}:\n{log_tail(layout.server_log)}")
         version = fetch_version(layout.url)
         if version:
@@ -347,36 +333,52 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
 
 def cmd_down(layout: Layout, wait_s: float = 30.0) -> None:
     pid = read_pid(layout)
-    if not pid:
-        print("Livy is not running")
-        layout.pid_file.unlink(missing_ok=True)
-        return
-    # SIGTERM lets Livy stop its batches and sessions; then the group catches orphans.
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
+    if pid and not is_ours(layout, stackproc.read_proc(pid)):
+        pid = None  # a stale pid file whose number now belongs to another process
+    if pid:
+        # SIGTERM lets Livy stop its batches and sessions; then the group catches orphans.
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and stackproc.alive(pid):
+            time.sleep(0.2)
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        print(f"Livy stopped (pid {pid})")
+    # Drivers outside the group or left by a crashed server (re-parented, still running).
+    left = stop_leftovers(layout, "started by this checkout's Livy and still running")
     layout.pid_file.unlink(missing_ok=True)
-    print(f"Livy stopped (pid {pid})")
+    if not pid and not left:
+        print("Livy is not running")
 
 
 def cmd_status(layout: Layout) -> int:
     pid = read_pid(layout)
     version = fetch_version(layout.url)
+    foreign = foreign_owner(layout) if version else None
+    if foreign:
+        print(foreign)
+        return 4
     if version:
-        print(f"Livy {version.get('version')} running at {layout.url}" + (f" (pid {pid})" if pid else " (not started by livyctl)"))
+        print(f"Livy {version.get('version')} running at {layout.url}" + (f" (pid {pid})" if pid else ""))
+        print(f"  run dir: {layout.run_dir}; lakehouse: {layout.lakehouse_dir}")
         print(f"  server log: {layout.server_log}")
         return 0
     print(f"Livy is not running at {layout.url}" + (f" (pid {pid} alive but not answering)" if pid else ""))
+    left = stackproc.marked_processes(layout.run_dir, exclude={pid} if pid else set())
+    if left:
+        print(f"  {len(left)} process(es) of an earlier server still run (`make down` stops them): "
+              + ", ".join(str(p.pid) for p in left))
     return 3
+
+
+def cmd_check(layout: Layout) -> int:
+    """0: this checkout's Livy answers; 3: nothing answers (start it); 1: someone else's (message)."""
+    foreign = foreign_owner(layout)
+    if foreign:
+        raise StackError(foreign)
+    return 0 if fetch_version(layout.url) else 3
 
 
 def cmd_env(layout: Layout, as_json: bool) -> None:
@@ -390,7 +392,7 @@ def cmd_env(layout: Layout, as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["jars", "conf", "up", "down", "status", "env"])
+    parser.add_argument("command", choices=["jars", "conf", "up", "down", "status", "check", "env"])
     parser.add_argument("--json", action="store_true", help="env: print JSON")
     parser.add_argument("--wait", type=float, default=90.0, help="up/down: seconds to wait")
     args = parser.parse_args(argv)
@@ -405,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_down(layout, args.wait)
     elif args.command == "status":
         return cmd_status(layout)
+    elif args.command == "check":
+        return cmd_check(layout)
     elif args.command == "env":
         cmd_env(layout, args.json)
     return 0

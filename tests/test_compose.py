@@ -463,7 +463,9 @@ def fake_image(tmp_path: Path) -> dict[str, str]:
     app = tmp_path / "app"
     (app / "livy").mkdir(parents=True)
     (app / "docker").mkdir()
-    for src in ("livy/livyctl.py", "livy/docker-entrypoint.sh", "docker/spark-defaults.conf"):
+    (app / "dagster_livy").mkdir()
+    for src in ("livy/livyctl.py", "livy/livyconf.py", "livy/livyjars.py", "livy/stackproc.py",
+                "livy/docker-entrypoint.sh", "docker/spark-defaults.conf", "dagster_livy/env.py"):
         shutil.copy(REPO / src, app / src)
     shutil.copytree(REPO / "livy" / "conf", app / "livy" / "conf")
     home = tmp_path / "livy-home"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -33,13 +34,10 @@ def say(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def livy_answers(url: str) -> bool:
-    try:
-        with LivyClient(url, retries=0, timeout=(2, 5)) as c:
-            c.version()
-        return True
-    except Exception:
-        return False
+def local_livy_state() -> int:
+    """`livyctl check`: 0 this checkout's Livy answers, 3 none does; otherwise another server holds
+    the port and livyctl has said whose it is and what to do (on stderr)."""
+    return subprocess.run([*LIVYCTL, "check"]).returncode
 
 
 def generate_silver(url: str, settings: LakehouseSettings, start: dt.date, end: dt.date, args) -> None:
@@ -116,10 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     settings = LakehouseSettings.from_env()
     url = livy_url()  # the same rule livyctl uses: LIVY_URL, else LIVY_HOST:LIVY_PORT
-    started_livy = not livy_answers(url)
-    if started_livy:
-        say("starting Livy ...")
-        subprocess.run([*LIVYCTL, "up"], check=True)
+    started_livy = False
+    if url == livy_url({k: v for k, v in os.environ.items() if k != "LIVY_URL"}):
+        # The local stack: use a server only if it is this checkout's (never write into another
+        # checkout's lakehouse), else start one.
+        state = local_livy_state()
+        if state not in (0, 3):
+            say("FAILED: the Livy on this port is not this checkout's (see above)")
+            return 2
+        if state == 3:
+            say("starting Livy ...")
+            subprocess.run([*LIVYCTL, "up"], check=True)
+            started_livy = True
+    else:
+        say(f"using LIVY_URL={url} (not the local stack: its owner is not checked)")
     try:
         end = build_resources()["clock"].today() - dt.timedelta(days=1)  # LAKEHOUSE_NOW pins it
         start = end - dt.timedelta(days=args.days - 1)

@@ -1,0 +1,162 @@
+"""Render the Livy server's configuration (livy/conf/*.template) and enforce the exposure rule.
+
+Standard library only (loaded by livy/livyctl.py and livy/docker-entrypoint.sh before any
+virtualenv). The rules decided here:
+
+- **Exposure.** Livy runs whatever code its callers send. LIVY_HOST beyond loopback is refused
+  unless LIVY_AUTH names who authenticates them (docs/security.md):
+  ``kerberos`` (SPNEGO in Livy; LIVY_AUTH_KERBEROS_PRINCIPAL, LIVY_AUTH_KERBEROS_KEYTAB),
+  ``ldap`` (HTTP Basic checked by Livy against LDAP; LIVY_AUTH_LDAP_URL, optional
+  LIVY_AUTH_LDAP_BASE_DN), or ``proxy`` (an authenticating reverse proxy is the only way in and
+  Livy's port is not published: the compose stack's `livy-proxy`). LIVY_IMPERSONATION=true
+  makes a batch's ``proxyUser`` effective (kerberos/ldap).
+- **Server log.** Size-bounded (LIVY_LOG_MAX_SIZE, default 10MB; LIVY_LOG_BACKUPS, default 5)
+  in $LIVY_LOG_DIR/livy-server.out, or stderr with LIVY_LOG_TO=console (containers).
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import os
+import re
+from pathlib import Path
+from string import Template
+
+LIVY_DIR = Path(__file__).resolve().parent
+REPO = LIVY_DIR.parent
+AUTH_MODES = ("kerberos", "ldap", "proxy")
+SERVER_LOG_NAME = "livy-server.out"
+
+
+class StackError(SystemExit):
+    """A user-facing failure of livyctl: printed without a Python traceback, exit status 1."""
+
+    def __init__(self, message: str):
+        super().__init__(f"livyctl: {message}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def _need(env, *names: str) -> list[str]:
+    missing = [n for n in names if not env.get(n)]
+    if missing:
+        raise StackError(f"LIVY_AUTH={env['LIVY_AUTH']} needs {' and '.join(missing)} "
+                         "(see docs/security.md)")
+    return [env[n] for n in names]
+
+
+def auth_conf(host: str, env=None) -> str:
+    """livy.conf lines for LIVY_AUTH; refuses a bind beyond loopback without authentication."""
+    env = os.environ if env is None else env
+    mode = (env.get("LIVY_AUTH") or "").strip().lower()
+    if mode in ("", "none"):
+        if not is_loopback(host):
+            raise StackError(
+                f"LIVY_HOST={host} would let anyone who reaches that address run code through Livy, "
+                f"and LIVY_AUTH is not set. Bind loopback (unset LIVY_HOST), or set LIVY_AUTH to one "
+                f"of {', '.join(AUTH_MODES)} with its settings (docs/security.md)")
+        return "# none: loopback only"
+    if mode not in AUTH_MODES:
+        raise StackError(f"LIVY_AUTH={env.get('LIVY_AUTH')!r} is not one of {', '.join(AUTH_MODES)}, none")
+    lines = []
+    if mode == "kerberos":
+        principal, keytab = _need(env, "LIVY_AUTH_KERBEROS_PRINCIPAL", "LIVY_AUTH_KERBEROS_KEYTAB")
+        lines += ["livy.server.auth.type = kerberos",
+                  f"livy.server.auth.kerberos.principal = {principal}",
+                  f"livy.server.auth.kerberos.keytab = {keytab}"]
+    elif mode == "ldap":
+        (url,) = _need(env, "LIVY_AUTH_LDAP_URL")
+        lines += ["livy.server.auth.type = ldap", f"livy.server.auth.ldap.url = {url}"]
+        if env.get("LIVY_AUTH_LDAP_BASE_DN"):
+            lines.append(f"livy.server.auth.ldap.base-dn = {env['LIVY_AUTH_LDAP_BASE_DN']}")
+    else:
+        lines.append("# proxy: an authenticating reverse proxy is the only way in (Livy's port unpublished)")
+    if (env.get("LIVY_IMPERSONATION") or "").lower() in ("1", "true", "yes"):
+        if mode == "proxy":
+            raise StackError("LIVY_IMPERSONATION needs Livy to know the caller: LIVY_AUTH=kerberos or ldap, "
+                             "not proxy")
+        lines.append("livy.impersonation.enabled = true")
+    return "\n".join(lines)
+
+
+def log_values(layout, env=None) -> dict[str, str]:
+    env = os.environ if env is None else env
+    to = (env.get("LIVY_LOG_TO") or "file").lower()
+    if to not in ("file", "console"):
+        raise StackError(f"LIVY_LOG_TO must be file or console, got {to!r}")
+    size = env.get("LIVY_LOG_MAX_SIZE") or "10MB"
+    if not re.fullmatch(r"\d+(KB|MB|GB)?", size):
+        raise StackError(f"LIVY_LOG_MAX_SIZE must look like 512KB, 10MB or 1GB, got {size!r}")
+    backups = env.get("LIVY_LOG_BACKUPS") or "5"
+    if not backups.isdigit():
+        raise StackError(f"LIVY_LOG_BACKUPS must be a whole number, got {backups!r}")
+    return {
+        "LIVY_LOG_APPENDER": "rolling" if to == "file" else "console",
+        "LIVY_LOG_FILE": str(layout.log_dir / SERVER_LOG_NAME),
+        "LIVY_LOG_MAX_SIZE": size,
+        "LIVY_LOG_BACKUPS": backups,
+    }
+
+
+def render_values(layout) -> dict[str, str]:
+    spark_jars = sorted(glob.glob(str(layout.spark_jars_dir / "*.jar")))
+    if not spark_jars:
+        raise StackError(f"no Spark-side jars in {layout.spark_jars_dir}; run `livyctl.py jars`")
+    whitelist = os.environ.get("LIVY_FILE_WHITELIST") or ",".join(
+        [str(REPO / "spark_scripts"), str(layout.staging_dir)])
+    return {
+        "LIVY_SPARK_MASTER": layout.master,
+        "LIVY_DEPLOY_MODE": layout.deploy_mode,
+        "LIVY_HOST": layout.host,
+        "LIVY_PORT": str(layout.port),
+        "LIVY_AUTH_CONF": auth_conf(layout.host),
+        "LIVY_FILE_WHITELIST": whitelist,
+        "LIVY_MAX_CREATION": os.environ.get("LIVY_MAX_CREATION", str(max(2, os.cpu_count() or 2))),
+        "SPARK_EXTRA_JARS": ",".join(spark_jars),
+        "SPARK_DRIVER_MEMORY": os.environ.get("SPARK_DRIVER_MEMORY", "1g"),
+        "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
+        **log_values(layout),
+    }
+
+
+def cmd_conf(layout) -> None:
+    values = render_values(layout)
+    src = LIVY_DIR / "conf"
+    for d in (layout.conf_dir, layout.spark_conf_dir, layout.log_dir, layout.staging_dir,
+              layout.lakehouse_dir / "warehouse"):
+        d.mkdir(parents=True, exist_ok=True)
+    targets = {
+        "livy.conf.template": layout.conf_dir / "livy.conf",
+        "log4j.properties.template": layout.conf_dir / "log4j.properties",
+        "spark-defaults.conf.template": layout.spark_conf_dir / "spark-defaults.conf",
+        "log4j2.properties": layout.spark_conf_dir / "log4j2.properties",
+    }
+    for name, target in targets.items():
+        text = (src / name).read_text()
+        if name.endswith(".template"):
+            try:
+                text = Template(text).substitute(values)
+            except (KeyError, ValueError) as exc:
+                raise StackError(f"{src / name}: unknown placeholder {exc}") from None
+        target.write_text(text)
+    # Livy reads spark-blacklist.conf from its conf dir; an empty one blocks nothing.
+    (layout.conf_dir / "spark-blacklist.conf").touch()
+    print(f"config rendered in {layout.conf_dir} and {layout.spark_conf_dir}")
+
+
+def render_braced(text: str, values: dict[str, str]) -> str:
+    """Fill ${NAME} (upper-case) placeholders like the nginx image's envsubst; leaves nginx's own
+    $variables alone and refuses a missing or empty value (an empty token would open the proxy)."""
+    def sub(m: re.Match) -> str:
+        if not values.get(m.group(1)):
+            raise StackError(f"{m.group(1)} must be set (non-empty) to render the proxy config")
+        return values[m.group(1)]
+    return re.sub(r"\$\{([A-Z][A-Z0-9_]*)\}", sub, text)

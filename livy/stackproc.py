@@ -1,0 +1,141 @@
+"""Which processes belong to a local Livy stack: the listener of a port, a server's identity, its drivers.
+
+Read from /proc (Linux), standard library only: livy/livyctl.py loads this before the virtualenv
+exists. Two questions are answered here:
+
+- *Whose server answers on this port?* The pid listening on the port (from /proc/net/tcp{,6} and
+  the socket inodes in /proc/<pid>/fd) and what it runs with (LIVY_HOME, LIVY_CONF_DIR,
+  LAKEHOUSE_DIR from /proc/<pid>/environ), so `make up` / `make demo` can refuse someone else's.
+- *Which drivers did a server of this run dir start?* livyctl starts the JVM with
+  ``LIVYCTL_RUN_DIR=<run dir>`` in its environment only (not in `livyctl env`, so a shell that
+  sourced that output is not mistaken for a driver); every spark-submit and Python driver it
+  launches inherits the marker, also after the JVM was SIGKILLed and they were re-parented.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARKER = "LIVYCTL_RUN_DIR"
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    pid: int
+    cmdline: str
+    environ: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def short(self, width: int = 110) -> str:
+        return self.cmdline if len(self.cmdline) <= width else self.cmdline[: width - 3] + "..."
+
+    def describe(self) -> str:
+        """pid, the kind of process and what it runs (the batch name for spark-submit), for messages."""
+        if "org.apache.spark.deploy.SparkSubmit" in self.cmdline:
+            # Livy passes the batch name as `--name <name>`; the Pipes args after it are long.
+            name = re.search(r"\s--name\s+(\S+)", self.cmdline)
+            return f"pid {self.pid} (spark-submit of batch {name.group(1) if name else '?'})"
+        if "org.apache.livy.server.LivyServer" in self.cmdline:
+            return f"pid {self.pid} (Livy server)"
+        return f"pid {self.pid} (driver process: {self.short(90)})"
+
+
+def read_proc(pid: int) -> ProcInfo | None:
+    """The command line and environment of a live process, or None (gone, or not ours to read)."""
+    try:
+        raw_cmd = (PROC / str(pid) / "cmdline").read_bytes()
+        raw_env = (PROC / str(pid) / "environ").read_bytes()
+    except OSError:
+        return None
+    environ = {}
+    for item in raw_env.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            environ[key.decode(errors="replace")] = value.decode(errors="replace")
+    return ProcInfo(pid, raw_cmd.replace(b"\0", b" ").decode(errors="replace").strip(), environ)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) is not running anything.
+    try:
+        return (PROC / str(pid) / "stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(cols[9])
+    return inodes
+
+
+def listener_pid(port: int) -> int | None:
+    """The pid of the process listening on a TCP port of this host, or None if unknown."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{i}]" for i in inodes}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in wanted:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def marked_processes(run_dir: Path, exclude: set[int] = frozenset()) -> list[ProcInfo]:
+    """Every live process started by a livyctl server of `run_dir` (the server and its drivers)."""
+    want = str(run_dir)
+    skip = set(exclude) | {os.getpid()}
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        info = read_proc(int(entry.name))
+        if info and info.environ.get(MARKER) == want and alive(info.pid):
+            found.append(info)
+    return sorted(found, key=lambda p: p.pid)
+
+
+def stop_processes(procs: list[ProcInfo], grace_s: float = 5.0) -> list[ProcInfo]:
+    """SIGTERM, then SIGKILL what is left after `grace_s`. Returns the processes that were running."""
+    running = [p for p in procs if alive(p.pid)]
+    for p in running:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(alive(p.pid) for p in running):
+        time.sleep(0.1)
+    for p in running:
+        if alive(p.pid):
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    return running
