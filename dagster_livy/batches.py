@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
     LivyBatchFailedError,
+    LivyBatchLostError,
     LivyConnectionError,
     LivyError,
     LivyNotFoundError,
@@ -128,7 +129,6 @@ class BatchRunner:
             raise LivyError("a batch run needs a unique `name` in its body (see dagster_livy.naming)")
         self.client.health()
         watch = self._submit_or_reattach(body, previous_names)
-        name = watch.batch.name or name
         started = self._clock()
         finished = False
         try:
@@ -137,7 +137,9 @@ class BatchRunner:
             return self._finish(watch, state, started, end_detected_s)
         finally:
             # Timeout, failure to poll, or the run being terminated (Dagster raises an
-            # interrupt into the step): the batch must not outlive us.
+            # interrupt into the step): the batch must not outlive us. The batch watched *now*:
+            # after a reattach and a resubmission it carries this attempt's name, not the old one.
+            name = watch.batch.name or body["name"]
             if not finished or self.delete_on_completion:
                 try:
                     self.client.delete_batch(name)
@@ -217,8 +219,8 @@ class BatchRunner:
         # batch. Resubmit once; the jobs are idempotent, a second loss is an error.
         name = body["name"]
         if watch.resubmitted:
-            raise LivyError(f"Livy lost batch {name} twice (restarted again?); giving up",
-                            url=self.client.base_url, batch_name=name)
+            raise LivyBatchLostError(f"Livy lost batch {name} twice (restarted again?); giving up",
+                                     url=self.client.base_url, batch_name=name)
         self.on_event(f"Livy no longer knows batch {name} (server restarted?); resubmitting it once")
         watch.batch = self.client.submit_batch(body)
         watch.resubmitted = True
