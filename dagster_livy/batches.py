@@ -8,6 +8,7 @@ so an id can silently become somebody else's batch, while a name cannot.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -128,19 +129,28 @@ class BatchRunner:
         if not name:
             raise LivyError("a batch run needs a unique `name` in its body (see dagster_livy.naming)")
         self.client.health()
-        watch = self._submit_or_reattach(body, previous_names)
+        watch: _Watch | None = None
         started = self._clock()
         finished = False
         try:
+            # Inside the try: a run terminated right after the POST (Dagster raises the interrupt
+            # wherever the step is, e.g. while logging "Submitted") must still delete the batch.
+            watch, message = self._submit_or_reattach(body, previous_names)
+            self.on_event(message)
+            started = self._clock()
             state, end_detected_s = self._wait(body, watch, started)
             finished = True
             return self._finish(watch, state, started, end_detected_s)
         finally:
-            # Timeout, failure to poll, or the run being terminated (Dagster raises an
-            # interrupt into the step): the batch must not outlive us. The batch watched *now*:
-            # after a reattach and a resubmission it carries this attempt's name, not the old one.
-            name = watch.batch.name or body["name"]
-            if not finished or self.delete_on_completion:
+            # Timeout, failure to poll, or the run being terminated: the batch must not outlive
+            # us. The batch watched *now*: after a reattach and a resubmission it carries this
+            # attempt's name, not the old one. No watch yet: interrupted around the POST, so the
+            # batch may exist under this attempt's name (deleting an absent name is a no-op).
+            name = watch.batch.name if watch is not None and watch.batch.name else body["name"]
+            # A LivyError before there was a watch means the POST was refused (e.g. a duplicate
+            # name): that batch is not ours to delete.
+            not_ours = watch is None and isinstance(sys.exc_info()[1], LivyError)
+            if not not_ours and (not finished or self.delete_on_completion):
                 try:
                     self.client.delete_batch(name)
                     if not finished:
@@ -162,17 +172,16 @@ class BatchRunner:
 
         watch.tail = LivyLogTail(fetch)
 
-    def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> _Watch:
+    def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> tuple[_Watch, str]:
+        """The watch and the event to report (reported by the caller once the watch is held)."""
         name = body["name"]
         for candidate in (name, *previous_names):
             existing = self.client.find_batch_by_name(candidate)
             if existing is not None and not existing.state.is_terminal:
-                self.on_event(f"Reattached to running Livy batch {candidate} (id {existing.id}): "
-                              f"{self.batch_url(candidate)}")
-                return self._watch(existing, candidate, reattached=True)
+                return self._watch(existing, candidate, reattached=True), (
+                    f"Reattached to running Livy batch {candidate} (id {existing.id}): {self.batch_url(candidate)}")
         batch = self.client.submit_batch(body)
-        self.on_event(f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}")
-        return self._watch(batch, name)
+        return self._watch(batch, name), f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}"
 
     def _wait(self, body: dict, watch: _Watch, started: float) -> tuple[LivyState, float | None]:
         name = watch.batch.name or body["name"]

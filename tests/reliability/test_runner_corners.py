@@ -189,3 +189,30 @@ def test_timeout_deletes_the_batch(fake, t):
     assert err.value.last_state == "running" and err.value.batch_name == "job-slow"
     assert len(fake.calls("DELETE", "/batches/job-slow")) == 1
     assert any("Deleted Livy batch job-slow" in e for e in events)
+
+
+def test_interrupted_while_reporting_the_submission_still_deletes(fake, t):
+    """Dagster raises a run's termination wherever the step is, also inside the event-log write
+    that reports "Submitted": the batch exists by then and must be deleted."""
+    fake.add("GET", "/batches/job-int", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 201, batch("job-int", "starting"))
+    fake.add("DELETE", "/batches/job-int", 200, {"msg": "deleted"})
+
+    def interrupted_logging(message: str) -> None:
+        if message.startswith("Submitted"):
+            raise KeyboardInterrupt
+
+    client = LivyClient(fake.url, retries=0, sleep=t.sleep, clock=t.clock)
+    with pytest.raises(KeyboardInterrupt):
+        BatchRunner(client, clock=t.clock, sleep=t.sleep, on_event=interrupted_logging).run(
+            {"file": "/x.py", "name": "job-int"})
+    assert len(fake.calls("DELETE", "/batches/job-int")) == 1
+
+
+def test_a_refused_submission_deletes_nothing(fake, t):
+    """A duplicate name belongs to somebody else's batch: not ours to delete."""
+    fake.add("GET", "/batches/job-dup", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 400, {"msg": "Duplicate session name: Some(job-dup) for session 4"})
+    with pytest.raises(Exception, match="Duplicate session name"):
+        runner(fake, t).run({"file": "/x.py", "name": "job-dup"})
+    assert fake.calls("DELETE", "/batches/job-dup") == []
