@@ -82,9 +82,11 @@ def test_terminated_dagster_run_deletes_its_batch_and_spark_submit(livy_stack, t
             wait_for(lambda: not processes_with(marker), 60, "spark-submit to exit")
             gone_s = time.monotonic() - terminated_at
         finally:
-            if proc.poll() is None:
+            try:
+                proc.wait(timeout=60)  # let the worker record the run's end
+            except subprocess.TimeoutExpired:
                 proc.kill()
-            proc.wait(timeout=60)
+                proc.wait(timeout=60)
             log_file.close()
             output = log_path.read_text()
     print(f"\nafter SIGTERM: batch deleted in {deleted_s:.2f} s, no spark-submit left after {gone_s:.2f} s "
