@@ -46,7 +46,11 @@ def plain_http_server(tmp_path_factory):
         yield url, root / "requests.log"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
         log.close()
 
 

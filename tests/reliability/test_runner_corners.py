@@ -64,26 +64,25 @@ def runner(fake: FakeLivy, t: FakeTime, events: list[str] | None = None, **kwarg
                        on_event=(events.append if events is not None else None), **kwargs)
 
 
-def submitted(fake: FakeLivy, name: str, states: list[str], final: str = "success") -> None:
+def submitted(fake: FakeLivy, name: str, states: list[str]) -> None:
     """Script a batch `name` that Livy does not know yet, then accepts and runs through `states`."""
     fake.add("GET", f"/batches/{name}", 404, NOT_FOUND)
     fake.add("POST", "/batches", 201, batch(name, "starting"))
     for s in states:
-        fake.add("GET", f"/batches/{name}/state", 200, {"id": 0, "state": s})
+        fake.add("GET", f"/batches/{name}", 200, batch(name, s))
     fake.add("GET", f"/batches/{name}/log", 200, EMPTY_LOG, repeat=True)
-    fake.add("GET", f"/batches/{name}", 200, batch(name, final))
 
 
 def test_unreachable_longer_than_grace_gives_up_and_still_tries_to_delete(fake, t):
     events: list[str] = []
     submitted(fake, "job-grace", ["running"])
     # Then the connection dies on every request: Livy unreachable.
-    fake.add("GET", "/batches/job-grace/state", reset=True, repeat=True)
+    fake.add("GET", "/batches/job-grace", reset=True, repeat=True)
     fake.add("DELETE", "/batches/job-grace", reset=True, repeat=True)
     with pytest.raises(LivyConnectionError) as err:
         runner(fake, t, events, unreachable_grace_s=5.0).run({"file": "/x.py", "name": "job-grace"})
-    attempts = len(fake.calls("GET", "/batches/job-grace/state"))
-    print(f"\ngave up after {t.now:.1f} simulated s (grace 5 s), {attempts} state requests")
+    attempts = len(fake.calls("GET", "/batches/job-grace")) - 1  # minus the lookup
+    print(f"\ngave up after {t.now:.1f} simulated s (grace 5 s), {attempts} polls")
     assert "unreachable for over 5s" in str(err.value) and err.value.batch_name == "job-grace"
     assert t.now > 5.0 and attempts >= 5  # it kept trying through the grace, then gave up
     assert len(fake.calls("DELETE", "/batches/job-grace")) == 1
@@ -92,9 +91,9 @@ def test_unreachable_longer_than_grace_gives_up_and_still_tries_to_delete(fake, 
 
 def test_blip_shorter_than_grace_is_ridden_out(fake, t):
     submitted(fake, "job-blip", ["running"])
-    fake.add("GET", "/batches/job-blip/state", reset=True)
-    fake.add("GET", "/batches/job-blip/state", reset=True)
-    fake.add("GET", "/batches/job-blip/state", 200, {"id": 0, "state": "success"})
+    fake.add("GET", "/batches/job-blip", reset=True)
+    fake.add("GET", "/batches/job-blip", reset=True)
+    fake.add("GET", "/batches/job-blip", 200, batch("job-blip", "success"))
     fake.add("DELETE", "/batches/job-blip", 200, {"msg": "deleted"})
     result = runner(fake, t, unreachable_grace_s=5.0).run({"file": "/x.py", "name": "job-blip"})
     print(f"\nrode out 2 failed polls in {t.now:.1f} simulated s")
@@ -104,10 +103,10 @@ def test_blip_shorter_than_grace_is_ridden_out(fake, t):
 def test_lost_twice_gives_up_after_one_resubmission(fake, t):
     events: list[str] = []
     submitted(fake, "job-lost", ["running"])
-    fake.add("GET", "/batches/job-lost/state", 404, NOT_FOUND)  # lost: resubmit once
+    fake.add("GET", "/batches/job-lost", 404, NOT_FOUND)  # lost: resubmit once
     fake.add("POST", "/batches", 201, batch("job-lost", "starting"))
-    fake.add("GET", "/batches/job-lost/state", 200, {"id": 0, "state": "running"})
-    fake.add("GET", "/batches/job-lost/state", 404, NOT_FOUND)  # lost again
+    fake.add("GET", "/batches/job-lost", 200, batch("job-lost", "running"))
+    fake.add("GET", "/batches/job-lost", 404, NOT_FOUND)  # lost again
     fake.add("DELETE", "/batches/job-lost", 404, NOT_FOUND)
     with pytest.raises(LivyBatchLostError, match="lost batch job-lost twice"):
         runner(fake, t, events).run({"file": "/x.py", "name": "job-lost"})
@@ -124,15 +123,15 @@ def test_reattach_then_restart_resubmits_and_deletes_the_new_batch(fake, t):
     fake.add("GET", "/batches/job-r1", 404, NOT_FOUND)
     fake.add("GET", "/batches/job-r0", 200, batch("job-r0", "running"))
     fake.add("GET", "/batches/job-r0/log", 200, EMPTY_LOG, repeat=True)
-    fake.add("GET", "/batches/job-r0/state", 200, {"id": 0, "state": "running"})
-    fake.add("GET", "/batches/job-r0/state", 404, NOT_FOUND)  # Livy restarted: job-r0 forgotten
+    fake.add("GET", "/batches/job-r0", 200, batch("job-r0", "running"))
+    fake.add("GET", "/batches/job-r0", 404, NOT_FOUND)  # Livy restarted: job-r0 forgotten
     fake.add("POST", "/batches", 201, batch("job-r1", "starting"))
-    fake.add("GET", "/batches/job-r1/state", 200, {"id": 0, "state": "running"}, repeat=True)
+    fake.add("GET", "/batches/job-r1", 200, batch("job-r1", "running"), repeat=True)
     fake.add("GET", "/batches/job-r1/log", 200, EMPTY_LOG, repeat=True)
     fake.add("DELETE", "/batches/job-r1", 200, {"msg": "deleted"})
 
     def interrupt_once_resubmitted(ft: FakeTime) -> None:
-        if fake.calls("GET", "/batches/job-r1/state"):
+        if len(fake.calls("GET", "/batches/job-r1")) > 1:  # looked up, then polled
             raise KeyboardInterrupt  # how Dagster terminates a step
 
     t.on_sleep = interrupt_once_resubmitted
@@ -150,11 +149,10 @@ def test_reattach_then_restart_to_success_reports_the_new_name(fake, t):
     fake.add("GET", "/batches/job-r1", 404, NOT_FOUND)
     fake.add("GET", "/batches/job-r0", 200, batch("job-r0", "running"))
     fake.add("GET", "/batches/job-r0/log", 200, EMPTY_LOG, repeat=True)
-    fake.add("GET", "/batches/job-r0/state", 404, NOT_FOUND)
+    fake.add("GET", "/batches/job-r0", 404, NOT_FOUND)
     fake.add("POST", "/batches", 201, batch("job-r1", "starting"))
-    fake.add("GET", "/batches/job-r1/state", 200, {"id": 0, "state": "success"})
-    fake.add("GET", "/batches/job-r1/log", 200, EMPTY_LOG, repeat=True)
     fake.add("GET", "/batches/job-r1", 200, batch("job-r1", "success"))
+    fake.add("GET", "/batches/job-r1/log", 200, EMPTY_LOG, repeat=True)
     fake.add("DELETE", "/batches/job-r1", 200, {"msg": "deleted"})
     result = runner(fake, t).run({"file": "/x.py", "name": "job-r1"}, previous_names=["job-r0"])
     assert result.reattached and result.resubmitted and result.name == "job-r1"
@@ -164,7 +162,7 @@ def test_reattach_then_restart_to_success_reports_the_new_name(fake, t):
 @pytest.mark.parametrize("final", ["success", "dead"])
 def test_failing_delete_does_not_mask_the_outcome(fake, t, final):
     events: list[str] = []
-    submitted(fake, "job-del", ["running", final], final=final)
+    submitted(fake, "job-del", ["running", final])
     fake.add("DELETE", "/batches/job-del", 500, {"msg": "java.lang.IllegalStateException: boom"})
     run = lambda: runner(fake, t, events).run({"file": "/x.py", "name": "job-del"})  # noqa: E731
     if final == "success":
@@ -181,7 +179,7 @@ def test_failing_delete_does_not_mask_the_outcome(fake, t, final):
 def test_timeout_deletes_the_batch(fake, t):
     events: list[str] = []
     submitted(fake, "job-slow", [])
-    fake.add("GET", "/batches/job-slow/state", 200, {"id": 0, "state": "running"}, repeat=True)
+    fake.add("GET", "/batches/job-slow", 200, batch("job-slow", "running"), repeat=True)
     fake.add("DELETE", "/batches/job-slow", 200, {"msg": "deleted"})
     with pytest.raises(LivyTimeoutError) as err:
         runner(fake, t, events, max_wait_s=10).run({"file": "/x.py", "name": "job-slow"})
@@ -216,3 +214,29 @@ def test_a_refused_submission_deletes_nothing(fake, t):
     with pytest.raises(Exception, match="Duplicate session name"):
         runner(fake, t).run({"file": "/x.py", "name": "job-dup"})
     assert fake.calls("DELETE", "/batches/job-dup") == []
+
+
+def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
+    """GET /batches/{name} carries the state and the newest lines: the log page is read only when
+    those change (and at least every PAGE_AT_LEAST_EVERY_S), and every line arrives once."""
+    page1 = {"id": 0, "from": 0, "total": 4, "log": ["stdout: ", "a", "b", "\nstderr: "]}
+    page2 = {"id": 0, "from": 0, "total": 5, "log": ["stdout: ", "a", "b", "c", "\nstderr: "]}
+    fake.add("GET", "/batches/job-q", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 201, batch("job-q", "starting"))
+    quiet = dict(batch("job-q"), log=page1["log"])
+    for _ in range(20):
+        fake.add("GET", "/batches/job-q", 200, quiet)
+    fake.add("GET", "/batches/job-q", 200, dict(batch("job-q", "success"), log=page2["log"]))
+    fake.add("GET", "/batches/job-q/log", 200, page1)
+    fake.add("GET", "/batches/job-q/log", 200, page2, repeat=True)
+    fake.add("DELETE", "/batches/job-q", 200, {"msg": "deleted"})
+    seen: list[str] = []
+    client = LivyClient(fake.url, retries=0, sleep=t.sleep, clock=t.clock)
+    result = BatchRunner(client, poll=PollPolicy(0.25, 1.0), clock=t.clock, sleep=t.sleep,
+                         on_lines=seen.extend).run({"file": "/x.py", "name": "job-q"})
+    polls = len(fake.calls("GET", "/batches/job-q")) - 1
+    pages = len(fake.calls("GET", "/batches/job-q/log"))
+    print(f"\n{polls} polls, {pages} log pages over {t.now:.1f} simulated s, {result.requests} requests")
+    assert seen == ["a", "b", "c"]
+    # pages: the first poll, one forced after 10 s, the changed last poll, the final drain
+    assert polls == 21 and pages == 4
