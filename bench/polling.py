@@ -116,6 +116,6 @@ def run(ctx: Context) -> None:
          "requests = BatchResult.requests (polls, log pages, submit); HTTP = every response counted "
          "on the session (adds health, lookup by name, DELETE); per minute of batch duration_s",
          "each poll is 1 request (GET /batches/{name}: state + newest lines) plus the whole log page when those "
-         "lines changed (and every 10 s); a state change resets the interval to initial_s, log lines do not; a "
+         "lines changed (and every 30 s); a state change resets the interval to initial_s, log lines do not; a "
          "quiet running batch settles at 1 per max_s: "
          + ", ".join(f"{label} {60 / p.max_s:.0f}/min" for label, p in policies)])

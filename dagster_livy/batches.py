@@ -27,7 +27,7 @@ from dagster_livy.models import Batch, LivyState
 
 LOG_TAIL_LINES = 50
 # Read the log page at least this often even when the batch's newest lines look unchanged.
-PAGE_AT_LEAST_EVERY_S = 10.0
+PAGE_AT_LEAST_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)

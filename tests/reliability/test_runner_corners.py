@@ -224,7 +224,7 @@ def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
     fake.add("GET", "/batches/job-q", 404, NOT_FOUND)
     fake.add("POST", "/batches", 201, batch("job-q", "starting"))
     quiet = dict(batch("job-q"), log=page1["log"])
-    for _ in range(20):
+    for _ in range(40):
         fake.add("GET", "/batches/job-q", 200, quiet)
     fake.add("GET", "/batches/job-q", 200, dict(batch("job-q", "success"), log=page2["log"]))
     fake.add("GET", "/batches/job-q/log", 200, page1)
@@ -238,5 +238,5 @@ def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
     pages = len(fake.calls("GET", "/batches/job-q/log"))
     print(f"\n{polls} polls, {pages} log pages over {t.now:.1f} simulated s, {result.requests} requests")
     assert seen == ["a", "b", "c"]
-    # pages: the first poll, one forced after 10 s, the changed last poll, the final drain
-    assert polls == 21 and pages == 4
+    # pages: the first poll, one forced after 30 s, the changed last poll, the final drain
+    assert polls == 41 and pages == 4
