@@ -21,6 +21,7 @@ from dagster_livy.errors import (
     LivyError,
     LivyNotFoundError,
     LivyTimeoutError,
+    is_ambiguous,
 )
 from dagster_livy.logs import LivyLogTail
 from dagster_livy.models import Batch, LivyState
@@ -153,8 +154,9 @@ class BatchRunner:
             # batch may exist under this attempt's name (deleting an absent name is a no-op).
             name = watch.batch.name if watch is not None and watch.batch.name else body["name"]
             # A LivyError before there was a watch means the POST was refused (e.g. a duplicate
-            # name): that batch is not ours to delete.
-            not_ours = watch is None and isinstance(sys.exc_info()[1], LivyError)
+            # name: that batch is not ours to delete), unless it may have landed (ambiguous).
+            error = sys.exc_info()[1]
+            not_ours = watch is None and isinstance(error, LivyError) and not is_ambiguous(error)
             if not not_ours and (not finished or self.delete_on_completion):
                 try:
                     self.client.delete_batch(name)
