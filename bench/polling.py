@@ -36,6 +36,12 @@ class TimedClient(LivyClient):
             self.terminal_at = time.time()
         return state
 
+    def get_batch(self, id_or_name, **kwargs):  # what BatchRunner polls (state + newest lines)
+        batch = super().get_batch(id_or_name, **kwargs)
+        if batch.state.is_terminal and self.terminal_at is None:
+            self.terminal_at = time.time()
+        return batch
+
 
 def counting_session() -> tuple[requests.Session, list[int]]:
     """A requests.Session that counts every HTTP response (health, lookup, retries, DELETE too)."""
@@ -107,8 +113,9 @@ def run(ctx: Context) -> None:
          "(upper bound on the delay after Livy reports the end)",
          "exit->seen = script's last print (its own wall clock) -> first terminal state read: includes the "
          "spark-submit JVM exiting and Livy noticing it",
-         "requests = BatchResult.requests (state + log polls, submit, final GET); HTTP = every response counted "
+         "requests = BatchResult.requests (polls, log pages, submit); HTTP = every response counted "
          "on the session (adds health, lookup by name, DELETE); per minute of batch duration_s",
-         "each poll is 2 requests (state + whole log); a state change resets the interval to initial_s, "
-         "log lines do not; a running batch settles at 2 per max_s: "
-         + ", ".join(f"{label} {120 / p.max_s:.0f}/min" for label, p in policies)])
+         "each poll is 1 request (GET /batches/{name}: state + newest lines) plus the whole log page when those "
+         "lines changed (and every 30 s); a state change resets the interval to initial_s, log lines do not; a "
+         "quiet running batch settles at 1 per max_s: "
+         + ", ".join(f"{label} {60 / p.max_s:.0f}/min" for label, p in policies)])

@@ -8,6 +8,7 @@ from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
     LivyBatchFailedError,
+    LivyBatchLostError,
     LivyConfigError,
     LivyConnectionError,
     LivyDuplicateNameError,
@@ -16,14 +17,16 @@ from dagster_livy.errors import (
     LivyNotFoundError,
     LivyStatementError,
     LivyTimeoutError,
+    NotALivyServerError,
+    is_transient,
 )
 from dagster_livy.models import Batch, LivyState, LogPage, Session, Statement, StatementState
 
 __all__ = [
-    "Batch", "BatchResult", "BatchRunner", "LivyBatchFailedError", "LivyClient", "LivyConfigError",
+    "Batch", "BatchResult", "BatchRunner", "LivyBatchFailedError", "LivyBatchLostError", "LivyClient", "LivyConfigError",
     "LivyConnectionError", "LivyDuplicateNameError", "LivyError", "LivyHTTPError", "LivyNotFoundError",
     "LivyResource", "LivyState", "LivyStatementError", "LivyTimeoutError", "LogPage", "PipesLivyClient",
-    "PollPolicy", "Session", "Statement", "StatementState",
+    "NotALivyServerError", "PollPolicy", "Session", "Statement", "StatementState", "is_transient",
 ]
 
 

@@ -8,6 +8,7 @@ so an id can silently become somebody else's batch, while a name cannot.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -15,24 +16,29 @@ from typing import Callable, Sequence
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
     LivyBatchFailedError,
+    LivyBatchLostError,
     LivyConnectionError,
     LivyError,
     LivyNotFoundError,
     LivyTimeoutError,
+    is_ambiguous,
 )
 from dagster_livy.logs import LivyLogTail
 from dagster_livy.models import Batch, LivyState
 
 LOG_TAIL_LINES = 50
+# Read the log page at least this often even when the batch's newest lines look unchanged.
+PAGE_AT_LEAST_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
 class PollPolicy:
     """Adaptive polling: fast right after a state change, backing off to `max_s` otherwise.
 
-    Each poll is two requests (state + log). With the defaults the end of a batch is seen within
-    about a second; a running batch settles at two requests a second, chatty or not (new log
-    lines do not speed polling up: they are read at the next poll anyway).
+    Each poll is one request (`GET /batches/{name}`: the state and the newest log lines), plus
+    the log page when those lines changed. With the defaults the end of a batch is seen within
+    about a second; a quiet running batch settles at about one request a second, one printing
+    every second at two (new log lines do not speed polling up).
     """
 
     initial_s: float = 0.25
@@ -75,6 +81,8 @@ class _Watch:
     resubmitted: bool = False
     requests: int = 0
     log_lines: list[str] = field(default_factory=list)
+    last_window: list[str] | None = None  # the batch's newest log lines at the last page read
+    last_page_at: float = float("-inf")
 
 
 class BatchRunner:
@@ -127,18 +135,29 @@ class BatchRunner:
         if not name:
             raise LivyError("a batch run needs a unique `name` in its body (see dagster_livy.naming)")
         self.client.health()
-        watch = self._submit_or_reattach(body, previous_names)
-        name = watch.batch.name or name
+        watch: _Watch | None = None
         started = self._clock()
         finished = False
         try:
+            # Inside the try: a run terminated right after the POST (Dagster raises the interrupt
+            # wherever the step is, e.g. while logging "Submitted") must still delete the batch.
+            watch, message = self._submit_or_reattach(body, previous_names)
+            self.on_event(message)
+            started = self._clock()
             state, end_detected_s = self._wait(body, watch, started)
             finished = True
             return self._finish(watch, state, started, end_detected_s)
         finally:
-            # Timeout, failure to poll, or the run being terminated (Dagster raises an
-            # interrupt into the step): the batch must not outlive us.
-            if not finished or self.delete_on_completion:
+            # Timeout, failure to poll, or the run being terminated: the batch must not outlive
+            # us. The batch watched *now*: after a reattach and a resubmission it carries this
+            # attempt's name, not the old one. No watch yet: interrupted around the POST, so the
+            # batch may exist under this attempt's name (deleting an absent name is a no-op).
+            name = watch.batch.name if watch is not None and watch.batch.name else body["name"]
+            # A LivyError before there was a watch means the POST was refused (e.g. a duplicate
+            # name: that batch is not ours to delete), unless it may have landed (ambiguous).
+            error = sys.exc_info()[1]
+            not_ours = watch is None and isinstance(error, LivyError) and not is_ambiguous(error)
+            if not not_ours and (not finished or self.delete_on_completion):
                 try:
                     self.client.delete_batch(name)
                     if not finished:
@@ -159,18 +178,18 @@ class BatchRunner:
             return self.client.get_batch_log(name, offset=offset, size=size)
 
         watch.tail = LivyLogTail(fetch)
+        watch.last_window = None  # a new batch: its first poll reads the page
 
-    def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> _Watch:
+    def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> tuple[_Watch, str]:
+        """The watch and the event to report (reported by the caller once the watch is held)."""
         name = body["name"]
         for candidate in (name, *previous_names):
             existing = self.client.find_batch_by_name(candidate)
             if existing is not None and not existing.state.is_terminal:
-                self.on_event(f"Reattached to running Livy batch {candidate} (id {existing.id}): "
-                              f"{self.batch_url(candidate)}")
-                return self._watch(existing, candidate, reattached=True)
+                return self._watch(existing, candidate, reattached=True), (
+                    f"Reattached to running Livy batch {candidate} (id {existing.id}): {self.batch_url(candidate)}")
         batch = self.client.submit_batch(body)
-        self.on_event(f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}")
-        return self._watch(batch, name)
+        return self._watch(batch, name), f"Submitted Livy batch {name} (id {batch.id}): {self.batch_url(name)}"
 
     def _wait(self, body: dict, watch: _Watch, started: float) -> tuple[LivyState, float | None]:
         name = watch.batch.name or body["name"]
@@ -181,9 +200,13 @@ class BatchRunner:
         while True:
             try:
                 name = watch.batch.name or body["name"]  # changes if the batch was resubmitted
+                # One request: the batch carries its state and newest log lines; the log page
+                # is read only when those changed (see _read_log).
                 watch.requests += 1
-                state = self.client.get_batch_state(name)
-                lines = watch.tail.poll()
+                polled = self.client.get_batch(name, expect_name=name)
+                state = polled.state
+                lines = self._read_log(watch, polled.log)
+                watch.batch = polled
                 last_ok = self._clock()
             except LivyNotFoundError:
                 state, lines = self._resubmit_forgotten(body, watch), []
@@ -212,13 +235,31 @@ class BatchRunner:
             last_state, last_poll_at = state, now
             self._sleep(interval)
 
+    def _read_log(self, watch: _Watch, newest: list[str]) -> list[str]:
+        """New driver-log lines, reading the log page only when the batch's newest lines changed.
+
+        The page stays the only source of lines, so LivyLogTail's no-duplicate/no-loss rules hold
+        unchanged; the newest lines only decide whether a page is worth a request. Unchanged
+        newest lines almost always mean no new output; output that repeats the very same last
+        lines is still read, by the page forced every `PAGE_AT_LEAST_EVERY_S` (lines are late,
+        never lost while Livy's ring buffer holds them). No newest lines (no view access) means
+        a page every poll.
+        """
+        now = self._clock()
+        if (newest and newest == watch.last_window
+                and now - watch.last_page_at < PAGE_AT_LEAST_EVERY_S):
+            return []
+        watch.last_window = list(newest)
+        watch.last_page_at = now
+        return watch.tail.poll()
+
     def _resubmit_forgotten(self, body: dict, watch: _Watch) -> LivyState:
         # Livy no longer knows the name: it restarted (local mode keeps nothing) or dropped the
         # batch. Resubmit once; the jobs are idempotent, a second loss is an error.
         name = body["name"]
         if watch.resubmitted:
-            raise LivyError(f"Livy lost batch {name} twice (restarted again?); giving up",
-                            url=self.client.base_url, batch_name=name)
+            raise LivyBatchLostError(f"Livy lost batch {name} twice (restarted again?); giving up",
+                                     url=self.client.base_url, batch_name=name)
         self.on_event(f"Livy no longer knows batch {name} (server restarted?); resubmitting it once")
         watch.batch = self.client.submit_batch(body)
         watch.resubmitted = True
@@ -232,7 +273,7 @@ class BatchRunner:
         if rest:
             watch.log_lines.extend(rest)
             self.on_lines(rest)
-        batch = self.client.get_batch(name, expect_name=name)
+        batch = watch.batch  # the terminal poll's answer: no extra request
         duration = self._clock() - started
         tail = tuple(watch.log_lines[-LOG_TAIL_LINES:])
         if state.is_failure:
@@ -243,5 +284,5 @@ class BatchRunner:
             app_id=batch.app_id, spark_ui_url=batch.spark_ui_url, driver_log_url=batch.driver_log_url,
             duration_s=duration, log_tail=tail, reattached=watch.reattached,
             resubmitted=watch.resubmitted, log_gaps=watch.tail.gaps,
-            requests=watch.requests + 2, end_detected_s=end_detected_s,
+            requests=watch.requests + 1, end_detected_s=end_detected_s,
         )

@@ -19,7 +19,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from dagster_livy.bodies import build_statement_body
 from dagster_livy.errors import (
     LivyConfigError, LivyConnectionError, LivyDuplicateNameError, LivyError, LivyHTTPError,
-    LivyNotFoundError, LivyStatementError, LivyTimeoutError, http_error, is_ambiguous,
+    LivyNotFoundError, LivyStatementError, LivyTimeoutError, NotALivyServerError, excerpt, http_error,
+    is_ambiguous,
 )
 from dagster_livy.logs import strip_framing
 from dagster_livy.models import (
@@ -122,9 +123,12 @@ class LivyClient:
 
     def _request(
         self, method: str, segments: tuple[IdOrName, ...], *, body: dict | None = None,
-        params: dict | None = None, ctx: dict[str, Any] | None = None,
+        params: dict | None = None, ctx: dict[str, Any] | None = None, retry_refused: bool = True,
     ) -> Any:
-        """Send one call, retrying idempotent ones; return the decoded JSON (or None)."""
+        """Send one call, retrying idempotent ones; return the decoded JSON (or None).
+
+        ``retry_refused=False``: a refused connection fails at once (nothing listens there;
+        waiting will not help a health probe), other connection failures are still retried."""
         url = self._url(*segments)
         ctx = dict(ctx or {}, method=method, url=url)
         attempts = 1 + (self.retries if method in _IDEMPOTENT else 0)
@@ -139,10 +143,11 @@ class LivyClient:
             except requests.exceptions.SSLError as exc:
                 raise LivyConnectionError(f"TLS error talking to Livy: {exc}", **ctx) from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if not last:
+                refused = _never_sent(exc) and not isinstance(exc, requests.exceptions.ConnectTimeout)
+                if not last and (retry_refused or not refused):
                     self._backoff(attempt)
                     continue
-                raise self._connection_error(exc, attempts, ctx) from exc
+                raise self._connection_error(exc, attempt + 1, ctx) from exc
             if resp.status_code in _RETRY_STATUSES and not last:
                 self._backoff(attempt)
                 continue
@@ -153,10 +158,11 @@ class LivyClient:
             try:
                 return resp.json()
             except ValueError as exc:
-                raise LivyHTTPError(
-                    "Livy answered with a body that is not JSON (wrong URL or path prefix?)",
-                    status_code=resp.status_code, body=resp.text[:2000], **ctx,
-                ) from exc
+                err = LivyHTTPError(
+                    "Livy answered with a body that is not JSON (wrong URL or path prefix?): "
+                    + excerpt(resp.text), status_code=resp.status_code, body=resp.text[:2000], **ctx)
+                err.body_in_message = True
+                raise err from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _connection_error(
@@ -217,8 +223,31 @@ class LivyClient:
         return self._request("GET", ("version",)) or {}
 
     def health(self) -> dict:
-        """Return :meth:`version`; raise :class:`LivyConnectionError` naming the URL if down."""
-        return self.version()
+        """``GET /version``, checked: the answer must be Livy's.
+
+        Raises :class:`LivyConnectionError` at once when the connection is refused (nothing
+        listens: no retries, so a wrong port is reported in about a second), and
+        :class:`NotALivyServerError` with a short excerpt of the answer when something else
+        answers (another service on the port, a wrong path prefix).
+        """
+        try:
+            d = self._request("GET", ("version",), retry_refused=False)
+        except LivyHTTPError as exc:
+            if exc.status_code in (401, 403, 407) or (exc.status_code or 0) >= 500 and exc.status_code != 501:
+                raise  # an auth gateway, or a Livy (or its gateway) in trouble: not another server
+            raise self._not_livy(f"answered HTTP {exc.status_code}", exc) from exc
+        if not isinstance(d, dict) or "version" not in d:
+            raise self._not_livy("answered JSON without Livy's `version` field", None, json.dumps(d))
+        return d
+
+    def _not_livy(self, what: str, cause: LivyHTTPError | None, body: str | None = None) -> NotALivyServerError:
+        body = cause.body if cause is not None else body
+        err = NotALivyServerError(
+            f"{self.base_url} is not a Livy server: GET /version {what}, not Livy's JSON "
+            f"(another service on this port, or a wrong URL/path prefix?). It said: {excerpt(body or '')}",
+            method="GET", url=self._url("version"), status_code=cause.status_code if cause else 200, body=body)
+        err.body_in_message = True
+        return err
 
     # -- batches -------------------------------------------------------------------------
     def submit_batch(self, body: dict) -> Batch:

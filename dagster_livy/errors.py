@@ -20,6 +20,9 @@ _MAX_BODY_IN_MESSAGE = 2000
 class LivyError(Exception):
     """Root of every error raised by dagster_livy's REST layer."""
 
+    # Set when the message already quotes the server body (__str__ then leaves it out).
+    body_in_message = False
+
     def __init__(
         self,
         message: str = "",
@@ -53,6 +56,8 @@ class LivyError(Exception):
         parts = []
         for key, value in self.context().items():
             if key == "body":
+                if self.body_in_message:
+                    continue
                 text = str(value)
                 if len(text) > _MAX_BODY_IN_MESSAGE:
                     text = text[:_MAX_BODY_IN_MESSAGE] + "...[truncated]"
@@ -131,13 +136,23 @@ class LivyBatchFailedError(LivyError):
         self.state = state
         self.log_tail = list(log_tail or [])
         self.traceback = extract_python_traceback(self.log_tail)
+        self.exception_line = self.traceback.splitlines()[-1] if self.traceback else None
         label = batch_name if batch_name is not None else "<unnamed>"
+        # The driver's exception first: it is what a person acts on; the traceback follows.
         message = f"Livy batch {label} (id {batch_id}) ended in state {state}"
-        if self.traceback:
-            message += "\n" + self.traceback
+        if self.exception_line:
+            message = f"{self.exception_line}\n{message}\n{self.traceback}"
         elif self.log_tail:
             message += "\nLast log lines:\n" + "\n".join(self.log_tail[-20:])
         super().__init__(message, batch_id=batch_id, batch_name=batch_name, **kwargs)
+
+
+class LivyBatchLostError(LivyError):
+    """Livy forgot a batch a second time (restarted again while the resubmitted batch ran)."""
+
+
+class NotALivyServerError(LivyError):
+    """Something answered at the URL, but not Livy (another service on the port, wrong prefix)."""
 
 
 class LivyStatementError(LivyError):
@@ -169,14 +184,49 @@ def http_error(status_code: int, text: str, **ctx: Any) -> LivyHTTPError:
     try:
         server_msg = str(json.loads(text).get("msg", text))  # Livy answers {"msg": "..."}
     except (ValueError, AttributeError):
-        server_msg = text.strip()[:500]
+        server_msg = None
     cls: type[LivyHTTPError] = LivyHTTPError
     if status_code == 404:
         cls = LivyNotFoundError
     elif status_code == 400 and "Duplicate session name" in text:
         cls = LivyDuplicateNameError
-    message = f"Livy answered HTTP {status_code}: {server_msg}"
-    return cls(message, status_code=status_code, body=text, **ctx)
+    if server_msg is None:  # not Livy's JSON: an HTML error page, a proxy, another service
+        err = cls(f"HTTP {status_code}, body not Livy's JSON: {excerpt(text)}",
+                  status_code=status_code, body=text, **ctx)
+        err.body_in_message = True
+        return err
+    return cls(f"Livy answered HTTP {status_code}: {server_msg}", status_code=status_code, body=text, **ctx)
+
+
+def excerpt(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters (whitespace collapsed): enough to recognise a page."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit] + "...[truncated]"
+
+
+# Driver exception lines that mean contention, not bad data: a retry can succeed.
+TRANSIENT_DRIVER_ERRORS = ("SQLITE_BUSY", "database is locked", "CommitFailedException")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the same batch can succeed. THE place failures are classified.
+
+    Transient: Livy unreachable (refused, reset, timed out), a gateway/server 5xx, a batch Livy
+    lost twice (restarts), a driver that died of catalog contention (SQLITE_BUSY, a concurrent
+    Iceberg commit). Permanent: the driver exited with any other error (missing silver, unknown
+    table, bad argument, a failing data-quality check), a 4xx, a server that is not Livy, bad
+    configuration, a client-side timeout (a retry would wait as long again).
+    """
+    if isinstance(exc, (LivyConnectionError, LivyBatchLostError)):
+        return True
+    if isinstance(exc, NotALivyServerError):
+        return False
+    if isinstance(exc, LivyHTTPError):
+        return exc.status_code is not None and exc.status_code >= 500
+    if isinstance(exc, LivyBatchFailedError):
+        text = exc.exception_line or "\n".join(exc.log_tail[-20:])
+        return any(marker in text for marker in TRANSIENT_DRIVER_ERRORS)
+    return False
 
 
 def is_ambiguous(exc: LivyError) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import dagster as dg
 from pydantic import Field
@@ -11,6 +12,7 @@ from dagster_livy.auth import make_auth
 from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
+from dagster_livy.errors import LivyError, is_transient
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
 
@@ -129,6 +131,23 @@ class LivyResource(dg.ConfigurableResource):
             result = runner.run(body, previous_names=previous)
         log.info(f"Livy batch {name} {result.state.value} in {result.duration_s:.1f}s")
         return result
+
+
+@contextmanager
+def retry_transient_only() -> Iterator[None]:
+    """Let the step's RetryPolicy retry only failures a retry can fix (`errors.is_transient`).
+
+    A permanent failure (the driver raised a data or validation error, a 4xx, a server that is
+    not Livy) becomes `dg.Failure(allow_retries=False)`: it fails once, at once, instead of
+    failing again after the retry delay. Transient ones (Livy unreachable, 5xx, a lost batch,
+    catalog contention) propagate unchanged for the RetryPolicy.
+    """
+    try:
+        yield
+    except LivyError as exc:
+        if is_transient(exc):
+            raise
+        raise dg.Failure(description=f"{exc}\n(permanent failure: not retried)", allow_retries=False) from exc
 
 
 def _name_parts(context: Any) -> tuple[list[str], int]:

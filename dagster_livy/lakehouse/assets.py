@@ -9,6 +9,7 @@ from dagster_livy.lakehouse.freshness import build_freshness_checks
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import REPO, LakehouseSettings
 from dagster_livy.pipes import PipesLivyClient
+from dagster_livy.resource import retry_transient_only
 # tables, not contract: the code location never imports pyspark.
 from lakehouse_jobs import tables as c
 
@@ -16,6 +17,8 @@ DAILY = dg.DailyPartitionsDefinition(start_date=LakehouseSettings.from_env().sta
 # Livy batches share one small machine/cluster: the `livy` pool caps how many run at once
 # (limit in dagster.yaml), and a backfill runs each asset's date range as one batch.
 LIVY_POOL = "livy"
+# Retried only for transient failures (Livy unreachable, lost batch, 5xx, catalog contention):
+# the asset body runs inside retry_transient_only, which fails permanent errors at once.
 RETRY = dg.RetryPolicy(max_retries=1, delay=10)
 
 
@@ -79,10 +82,11 @@ def _gold_asset(table: str, script: str, deps: list[dg.AssetDep], description: s
     def _gold(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
         settings = LakehouseSettings.from_env()  # at run time: the environment may point elsewhere
         dates = context.partition_key_range
-        yield from pipes_livy.run(
-            context=context, file=settings.script(script), args=["--start", dates.start, "--end", dates.end],
-            py_files=[package_zip(settings.staging_dir).as_uri()],
-        ).get_results()
+        with retry_transient_only():
+            yield from pipes_livy.run(
+                context=context, file=settings.script(script), args=["--start", dates.start, "--end", dates.end],
+                py_files=[package_zip(settings.staging_dir).as_uri()],
+            ).get_results()
 
     return _gold
 

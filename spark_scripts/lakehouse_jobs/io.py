@@ -16,6 +16,21 @@ class MissingSilverDataError(ValueError):
     """Silver has no rows for a requested table/date: gold must not be built from a gap."""
 
 
+class CatalogBusyError(RuntimeError):
+    """The single-writer SQLite catalog was locked by another writer when this job committed."""
+
+
+_BUSY_MARKERS = ("SQLITE_BUSY", "database is locked")
+
+
+def _busy_code(exc: BaseException) -> str | None:
+    text = str(exc)
+    for marker in ("SQLITE_BUSY_SNAPSHOT", *_BUSY_MARKERS):
+        if marker in text:
+            return marker
+    return None
+
+
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every date in [start, end] (inclusive); ValueError when start > end."""
     if start > end:
@@ -114,7 +129,21 @@ def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, e
     """Replace exactly the dates [start, end] of gold `table` with `df`; returns the snapshot id."""
     if table not in c.GOLD_TABLES:
         raise ValueError(f"{table} is not a gold table ({', '.join(c.GOLD_TABLES)})")
-    return write_table(spark, df, table, start, end, catalog)
+    try:
+        return write_table(spark, df, table, start, end, catalog)
+    except Exception as exc:
+        code = _busy_code(exc)
+        if code is None:
+            raise
+        # The raw JDBC text names neither the table nor the cause: say both, and what to do.
+        uri = spark.conf.get(f"spark.sql.catalog.{catalog}.uri", "?")
+        raise CatalogBusyError(
+            f"could not commit {table} for {start}..{end}: catalog {catalog} ({uri}) is locked by another writer "
+            f"({code}). The SQLite catalog allows one writer at a time and this commit waited out its "
+            "busy_timeout (spark.sql.catalog.<name>.jdbc.busy_timeout). Another Spark driver was "
+            "committing: run lakehouse jobs through the Dagster `livy` pool (limit 1), or use the "
+            "PostgreSQL catalog when writers must run concurrently. Rerun the dates (reruns are idempotent)."
+        ) from None  # the raw Java stack trace would bury this message in the driver log
 
 
 def read_gold(spark: SparkSession, table: str, start: dt.date, end: dt.date,

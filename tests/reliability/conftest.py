@@ -1,12 +1,17 @@
-"""Helpers for the reliability suite: a Livy of its own (one per package run) and /proc probes.
+"""Fixtures of the reliability suite.
 
 `own_livy` is a second real server beside the session's `livy_stack`, with its own port, run dir
 and lakehouse under tmp, and a tiny server-log size limit, for the cases that kill or restart a
 server. It is always stopped (with every driver it started) at the end.
+
+`reliability_lakehouse` is a tiny silver on the session's real Livy. Its dates sit early in 2025
+(partitions start 2025-01-01), away from the pipeline tests' fixed dates, so the two suites never
+read or overwrite each other's partitions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import sys
@@ -16,6 +21,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from pyiceberg.catalog.sql import SqlCatalog
+
+from dagster_livy import BatchRunner, LivyClient
+from dagster_livy.bodies import build_batch_body
+from dagster_livy.lakehouse.packaging import package_zip
+from dagster_livy.lakehouse.settings import LakehouseSettings
 
 from tests.conftest import REPO, free_port, run_livyctl
 
@@ -127,3 +138,31 @@ def own_livy(tmp_path_factory):
 
 def state_of(run_dir: Path) -> dict:
     return json.loads((run_dir / "livy-server.json").read_text())
+
+
+SILVER_START, SILVER_END = "2025-02-03", "2025-02-04"
+NO_SILVER_DATE = "2025-02-10"  # inside the partitions, never generated
+
+
+@pytest.fixture(scope="session")
+def reliability_lakehouse(livy_stack):
+    """Tiny silver (300 page views a day, 10 % dirty) for SILVER_START..SILVER_END, generated
+    through the test Livy; the lakehouse settings point at that Livy while the suite runs."""
+    mp = pytest.MonkeyPatch()
+    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
+        mp.setenv(key, str(livy_stack.env[key]))
+    settings = LakehouseSettings.from_env()
+    body = build_batch_body(
+        settings.script("generate_silver.py"), name=f"reliability-silver-{dt.datetime.now():%H%M%S%f}",
+        args=["--start", SILVER_START, "--end", SILVER_END, "--page-views-per-day", "300", "--seed", "11",
+              "--dirty-share", "0.1"],
+        py_files=[package_zip(settings.staging_dir).as_uri()])
+    with LivyClient(livy_stack.url) as client:
+        result = BatchRunner(client).run(body)
+    print(f"\ntiny silver generated in {result.duration_s:.1f} s")
+    lh = livy_stack.lakehouse_dir
+    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    try:
+        yield settings, catalog
+    finally:
+        mp.undo()
