@@ -19,7 +19,6 @@ from tests.spark import oracle
 pytestmark = pytest.mark.integration
 # Fixed dates and pinned instants: what the suite asserts never depends on when it runs.
 D1, D2 = "2026-10-30", "2026-10-31"
-NO_SILVER = "2026-10-01"
 D2_DUE = "2026-11-01T06:00:00+00:00"  # the deadline of D2: D2 is the partition that must exist
 D1_DUE = "2026-11-01T05:59:00+00:00"  # a minute earlier (the 1st of a month): D1 is still the due one
 GOLD = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
@@ -145,13 +144,6 @@ def test_sales_job_builds_summary_and_product_performance(lakehouse):
     for date in (D1, D2):
         ranks = sorted({r["revenue_rank"] for r in rows_of(lakehouse, "gold.product_performance_analytics", date)})
         assert ranks == list(range(1, len(ranks) + 1))
-
-
-def test_missing_silver_date_fails_naming_table_and_date(lakehouse):
-    result = run("customer_analytics_processing", NO_SILVER)
-    assert not result.success
-    text = failure_text(result)
-    assert "silver." in text and NO_SILVER in text, text[-2000:]
 
 
 def test_plain_dagster_cli_materializes_a_partition_from_the_repo_root(lakehouse, tmp_path):
