@@ -88,6 +88,7 @@ class LivyProvisioner(KernelProvisionerBase):
         self._client: LivyClient | None = None
         self._exit_code: int | None = None
         self._polled: tuple[float, int | None] | None = None
+        self._last_state: LivyState | None = None
         self._conn: socket.socket | None = None
         self._stop_pings = threading.Event()
         self._env: dict[str, str] = dict(os.environ)
@@ -239,6 +240,7 @@ class LivyProvisioner(KernelProvisionerBase):
             return None
         code = _EXIT_CODES.get(state) if state.is_terminal else None
         self._polled = (now, code)
+        self._last_state = state
         if code is not None:
             self._exit_code = code
         return code
@@ -275,7 +277,8 @@ class LivyProvisioner(KernelProvisionerBase):
             return
         try:
             await asyncio.to_thread(self._client.delete_batch, self.batch_name)
-            self.log.info(f"pyspark-livy: deleted batch {self.batch_name} (id {self.batch_id})")
+            last = f", last state {self._last_state.value}" if self._last_state else ""
+            self.log.info(f"pyspark-livy: deleted batch {self.batch_name} (id {self.batch_id}{last})")
         except LivyError as exc:
             self.log.error(f"pyspark-livy: could not delete batch {self.batch_name}: {exc}")
             return
