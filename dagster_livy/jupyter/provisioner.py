@@ -31,7 +31,8 @@ from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
-    LivyBatchFailedError, LivyConnectionError, LivyError, LivyNotFoundError, LivyTimeoutError,
+    LivyBatchFailedError, LivyConnectionError, LivyError, LivyHTTPError, LivyNotFoundError,
+    LivyTimeoutError,
 )
 from dagster_livy.jupyter import launcher
 from dagster_livy.jupyter.settings import KernelSettings
@@ -43,6 +44,7 @@ from dagster_livy.redact import redact_conf
 
 POLL_CACHE_S = 0.5  # KernelManager polls every 0.1s while waiting for a shutdown
 LOG_TAIL_LINES = 60
+PROGRESS_EVERY_S = 10.0  # a start-up log line at least this often, so a slow start is not silence
 _EXIT_CODES = {LivyState.SUCCESS: 0, LivyState.DEAD: 1, LivyState.ERROR: 1,
                LivyState.KILLED: -signal.SIGKILL}
 
@@ -140,7 +142,14 @@ class LivyProvisioner(KernelProvisionerBase):
             body = self._batch_body(s, public_key, response)
             self.log.info(f"pyspark-livy: submitting batch {self.batch_name} to {s.livy_url} "
                           f"(conf {redact_conf(body.get('conf', {}))}, response socket {response})")
-            batch = await asyncio.to_thread(self._client.submit_batch, body)
+            try:
+                batch = await asyncio.to_thread(self._client.submit_batch, body)
+            except LivyHTTPError as exc:
+                if exc.status_code == 400 and any(
+                        m in str(exc) for m in ("cannot be added to user sessions", "whitelist", "absolute")):
+                    exc.add_note(f"Livy may not read {s.staging_uri}: set LIVY_STAGING_DIR to a dir in "
+                                 "livy.file.local-dir-whitelist (LIVY_STAGING_URI: how Livy names it).")
+                raise
             self.batch_id = batch.id
             self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) {batch.raw_state}")
             self._conn, report = await self._await_report(listener, private_key, s, batch.state)
@@ -169,6 +178,7 @@ class LivyProvisioner(KernelProvisionerBase):
         loop = asyncio.get_running_loop()
         started = loop.time()
         next_poll = started + 1.0
+        next_note = started + PROGRESS_EVERY_S
         listener.setblocking(False)
         while True:
             try:
@@ -187,10 +197,10 @@ class LivyProvisioner(KernelProvisionerBase):
             if now >= next_poll:
                 next_poll = now + 1.0
                 batch = await asyncio.to_thread(self._client.get_batch, self.batch_name)
-                if batch.state is not state:
-                    state = batch.state
+                if batch.state is not state or now >= next_note:
+                    state, next_note = batch.state, now + PROGRESS_EVERY_S
                     self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) "
-                                  f"{batch.raw_state} after {now - started:.0f}s")
+                                  f"{batch.raw_state} after {now - started:.0f}s, waiting for the kernel")
                 if state.is_terminal:
                     self._exit_code = _EXIT_CODES.get(state, 1)
                     tail = await asyncio.to_thread(self._log_tail)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_livy.errors import LivyBatchFailedError
+from dagster_livy.errors import LivyBatchFailedError, LivyHTTPError
 from dagster_livy.logs import strip_framing
 from tests.kernel.conftest import execute, live_kernel_batches, new_kernel_manager
 
@@ -108,6 +108,15 @@ def test_launcher_crash_fails_start_with_traceback(kernel_env, livy):
     assert "ended before the kernel answered" in "\n".join(getattr(err, "__notes__", []))
     assert livy.find_batch_by_name(err.batch_name) is None
     assert live_kernel_batches(livy) == []
+
+
+def test_staging_dir_livy_may_not_read_fails_with_a_hint(kernel_env, livy, tmp_path):
+    km = new_kernel_manager()
+    with pytest.raises(LivyHTTPError) as info:
+        km.start_kernel(env={**kernel_env, "LIVY_STAGING_DIR": str(tmp_path)})
+    assert "cannot be added to user sessions" in str(info.value)
+    assert "livy.file.local-dir-whitelist" in "\n".join(info.value.__notes__)
+    assert livy.find_batch_by_name(info.value.batch_name) is None  # no zombie left holding the name
 
 
 ORPHAN = """
