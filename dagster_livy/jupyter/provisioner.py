@@ -34,7 +34,7 @@ from dagster_livy.errors import (
     LivyBatchFailedError, LivyConnectionError, LivyError, LivyHTTPError, LivyNotFoundError,
     LivyTimeoutError,
 )
-from dagster_livy.jupyter import launcher
+from dagster_livy.jupyter import KERNEL_NAME, launcher
 from dagster_livy.jupyter.settings import KernelSettings
 from dagster_livy.logs import strip_framing
 from dagster_livy.models import LivyState
@@ -78,6 +78,7 @@ class LivyProvisioner(KernelProvisionerBase):
     kernel_ip = Unicode("", config=True, help="Bind address of the kernel ports on the driver host.")
     response_host = Unicode("", config=True, help="Address the driver connects back to.")
     response_port = Int(0, config=True, help="Port of the response socket (0 = any free port).")
+    batch_tag = Unicode("", config=True, help="Put into the batch name (pyspark-livy--<tag>--...).")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -137,7 +138,8 @@ class LivyProvisioner(KernelProvisionerBase):
         bind_host, advertised = s.response_address()
         listener = socket.create_server((bind_host, s.response_port))
         response = f"{advertised}:{listener.getsockname()[1]}"
-        self.batch_name = batch_name(["pyspark-livy", self.kernel_id[:8]], uuid.uuid4().hex)
+        # pyspark-livy--[<tag>--]<kernel id prefix>--<random>: unique per start (restarts too).
+        self.batch_name = batch_name([KERNEL_NAME, s.batch_tag, self.kernel_id[:8]], uuid.uuid4().hex)
         try:
             body = self._batch_body(s, public_key, response)
             self.log.info(f"pyspark-livy: submitting batch {self.batch_name} to {s.livy_url} "

@@ -78,6 +78,7 @@ for _var, _spec in {
     "LIVY_KERNEL_IP": ("kernel_ip", _str),
     "LIVY_KERNEL_RESPONSE_HOST": ("response_host", _str),
     "LIVY_KERNEL_RESPONSE_PORT": ("response_port", _port),
+    "LIVY_KERNEL_BATCH_TAG": ("batch_tag", _str),
 }.items():
     _ENV_FIELDS[_var] = _spec
 
@@ -105,6 +106,7 @@ class KernelSettings:
     kernel_ip: str = ""
     response_host: str = ""
     response_port: int = 0
+    batch_tag: str = ""  # put into the batch name, so a caller (a notebook asset) can find its kernel's batch
 
     @classmethod
     def resolve(cls, config: Mapping[str, Any], env: Mapping[str, str]) -> KernelSettings:

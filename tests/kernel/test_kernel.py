@@ -131,7 +131,8 @@ time.sleep(3600)
 
 def test_kernel_exits_after_idle_timeout_when_jupyter_side_dies(kernel_env, livy, tmp_path):
     idle_s = 12
-    env = {**kernel_env, "LIVY_KERNEL_IDLE_TIMEOUT_S": str(idle_s), "LIVY_KERNEL_PING_INTERVAL_S": "2"}
+    env = {**kernel_env, "LIVY_KERNEL_IDLE_TIMEOUT_S": str(idle_s), "LIVY_KERNEL_PING_INTERVAL_S": "2",
+           "LIVY_KERNEL_BATCH_TAG": "orphan"}
     script = tmp_path / "orphan.py"
     script.write_text(ORPHAN)
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
@@ -139,6 +140,7 @@ def test_kernel_exits_after_idle_timeout_when_jupyter_side_dies(kernel_env, livy
     name = None
     try:
         name = json.loads(proc.stdout.readline())["batch"]
+        assert name.startswith("pyspark-livy--orphan--")  # the caller's tag finds the batch
         # While the Jupyter side lives, its pings keep the kernel alive past the idle timeout.
         time.sleep(idle_s + 4)
         assert livy.find_batch_by_name(name).state.value == "running"

@@ -43,13 +43,13 @@ def test_settings_env_overrides_kernelspec_config(tmp_path):
     env = {"LIVY_URL": "http://livy:8998/", "LIVY_STAGING_DIR": str(tmp_path),
            "LIVY_KERNEL_CONF": '{"spark.b": "3"}', "LIVY_KERNEL_DRIVER_MEMORY": "2g",
            "LIVY_KERNEL_PY_FILES": "file:///y.zip", "LIVY_KERNEL_IDLE_TIMEOUT_S": "60",
-           "LIVY_KERNEL_EXECUTOR_CORES": "2"}
+           "LIVY_KERNEL_EXECUTOR_CORES": "2", "LIVY_KERNEL_BATCH_TAG": "report--2025-01-02"}
     s = KernelSettings.resolve(config, env)
     assert s.livy_url == "http://livy:8998"
     assert s.conf == {"spark.a": "1", "spark.b": "3"}
     assert s.driver_memory == "2g" and s.executor_cores == 2
     assert s.py_files == ["file:///x.zip", "file:///y.zip"]
-    assert s.idle_timeout_s == 60.0
+    assert s.idle_timeout_s == 60.0 and s.batch_tag == "report--2025-01-02"
     assert s.staging_uri == tmp_path.as_uri()
     assert KernelSettings.resolve({}, {**env, "LIVY_STAGING_URI": "hdfs:///stage/"}).staging_uri == "hdfs:///stage"
 
