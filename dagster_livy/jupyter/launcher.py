@@ -97,6 +97,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="exit when the Jupyter side is silent this long (seconds; 0 = never)")
     p.add_argument("--ip", default="", help="bind address of the kernel ports on the driver host "
                    "(default spark.driver.host, else all interfaces)")
+    p.add_argument("--cwd", default="", help="working directory for the kernel, if it exists on "
+                   "this host (the notebook's directory when the driver runs on the Jupyter machine)")
     p.add_argument("--advertise", default="", help="address the Jupyter side connects to "
                    "(default the bind address, or this host's address when binding all interfaces)")
     return p.parse_args(argv)
@@ -190,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
     spark = SparkSession.builder.getOrCreate()
     bind, advertise = _addresses(args, spark)
+    if args.cwd:
+        if os.path.isdir(args.cwd):
+            os.chdir(args.cwd)
+        else:
+            log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
     key = secrets.token_hex(32)
     workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the key
     connection_file = _write_connection_file(workdir, bind, key)

@@ -112,7 +112,7 @@ class LivyProvisioner(KernelProvisionerBase):
         names = {f.name for f in fields(KernelSettings)} & set(self.trait_names())
         return KernelSettings.resolve({n: getattr(self, n) for n in names}, self._env)
 
-    def _batch_body(self, s: KernelSettings, public_key: str, response: str) -> dict[str, Any]:
+    def _batch_body(self, s: KernelSettings, public_key: str, response: str, cwd: str | None) -> dict[str, Any]:
         launcher_path = stage_file(s.staging_dir, Path(launcher.__file__), "pyspark-livy-launcher")
         shipped = [package_zip(s.staging_dir, package_dir(name)) for name in s.ship_packages]
         uri = lambda p: f"{s.staging_uri}/{p.name}"  # noqa: E731
@@ -120,6 +120,8 @@ class LivyProvisioner(KernelProvisionerBase):
                 "--public-key", public_key, "--idle-timeout", str(s.idle_timeout_s)]
         if s.kernel_ip:
             args += ["--ip", s.kernel_ip]
+        if cwd:  # Jupyter passes the notebook's directory; used when the driver host has it
+            args += ["--cwd", os.path.abspath(cwd)]
         return build_batch_body(
             uri(launcher_path), name=self.batch_name, args=args, conf=s.conf,
             py_files=[*(uri(z) for z in shipped), *s.py_files], driver_memory=s.driver_memory,
@@ -141,7 +143,7 @@ class LivyProvisioner(KernelProvisionerBase):
         # pyspark-livy--[<tag>--]<kernel id prefix>--<random>: unique per start (restarts too).
         self.batch_name = batch_name([KERNEL_NAME, s.batch_tag, self.kernel_id[:8]], uuid.uuid4().hex)
         try:
-            body = self._batch_body(s, public_key, response)
+            body = self._batch_body(s, public_key, response, kwargs.get("cwd"))
             self.log.info(f"pyspark-livy: submitting batch {self.batch_name} to {s.livy_url} "
                           f"(conf {redact_conf(body.get('conf', {}))}, response socket {response})")
             try:

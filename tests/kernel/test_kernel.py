@@ -39,9 +39,9 @@ def _interrupt_running_cell(km, kc, code: str, settle_s: float) -> dict:
             return reply["content"]
 
 
-def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack):
+def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
     km = new_kernel_manager()
-    km.start_kernel()
+    km.start_kernel(cwd=str(tmp_path))  # what Jupyter passes: the notebook's directory
     second = None
     try:
         first = km.provisioner.batch_name
@@ -57,6 +57,9 @@ def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack):
         reply, text = execute(kc, "import lakehouse_jobs\nprint(sc.master, lakehouse_jobs.__file__)")
         master, path = text.split()
         assert master == "local[*]" and ".zip" in path, text
+        # The driver runs on this machine, so the kernel works in the notebook's directory.
+        reply, text = execute(kc, "import os; print(os.getcwd())")
+        assert text.strip() == str(tmp_path)
 
         # The HMAC key never reaches Livy: not in the batch log, not in the server log.
         key = km.session.key.decode()
