@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
               "spark_app_id": spark.sparkContext.applicationId,
               "spark_ui_url": spark.sparkContext.uiWebUrl}
     sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
-    sock = socket.create_connection((response_host, response_port), timeout=30)
+    try:
+        sock = socket.create_connection((response_host, response_port), timeout=30)
+    except OSError as exc:
+        raise OSError(f"cannot reach the Jupyter side at {response_host}:{response_port} from this driver "
+                      f"host ({exc}); set LIVY_KERNEL_RESPONSE_HOST to an address it can reach") from exc
     sock.sendall(json.dumps(sealed).encode() + b"\n")
     log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}; connection info "
         f"sent (encrypted) to {response_host}:{response_port}")
