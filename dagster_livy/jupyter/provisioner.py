@@ -157,6 +157,7 @@ class LivyProvisioner(KernelProvisionerBase):
             self.batch_id = batch.id
             self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) {batch.raw_state}")
             self._conn, report = await self._await_report(listener, private_key, s, batch.state)
+            await asyncio.to_thread(self._check_reachable, report)
         except BaseException:
             await self._delete_batch()
             self._exit_code = self._exit_code if self._exit_code is not None else 1
@@ -221,6 +222,19 @@ class LivyProvisioner(KernelProvisionerBase):
                     waited_s=now - started, last_state=state.value, batch_id=self.batch_id,
                     batch_name=self.batch_name)
             await asyncio.sleep(0.1)
+
+    def _check_reachable(self, report: dict[str, Any]) -> None:
+        """Fail the start clearly when this side cannot reach the kernel's ports on the driver
+        host (else the kernel would look started and every cell would hang)."""
+        address = (report["ip"], report["hb_port"])
+        try:
+            socket.create_connection(address, timeout=10).close()
+        except OSError as exc:
+            raise LivyError(
+                f"pyspark-livy kernel in batch {self.batch_name} listens on {report['ip']} (host "
+                f"{report.get('host')}), but this side cannot connect to {address[0]}:{address[1]}: {exc}. "
+                "Set LIVY_KERNEL_IP to an address of the driver host reachable from here.",
+                batch_id=self.batch_id, batch_name=self.batch_name) from exc
 
     def _log_tail(self) -> list[str]:
         try:

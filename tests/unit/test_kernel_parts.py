@@ -108,3 +108,22 @@ def test_old_packaging_import_still_builds_the_same_zip(tmp_path):
     from dagster_livy.lakehouse.packaging import PACKAGE_DIR, package_zip
     assert package_zip(tmp_path) == packaging.package_zip(tmp_path, packaging.package_dir("lakehouse_jobs"))
     assert Path(packaging.package_dir("lakehouse_jobs")).resolve() == PACKAGE_DIR.resolve()
+
+
+def test_start_fails_clearly_when_the_kernel_ports_are_unreachable():
+    import socket
+
+    from jupyter_client.kernelspec import KernelSpec
+
+    from dagster_livy.errors import LivyError
+    from dagster_livy.jupyter.provisioner import LivyProvisioner
+
+    with socket.socket() as s:  # a port nothing listens on: connecting is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prov = LivyProvisioner(kernel_id="k1", kernel_spec=KernelSpec(**kernelspec()))
+    prov.batch_name = "pyspark-livy--k1--x"
+    with pytest.raises(LivyError, match=f"cannot connect to 127.0.0.1:{port}.*LIVY_KERNEL_IP"):
+        prov._check_reachable({"ip": "127.0.0.1", "hb_port": port, "host": "driver"})
+    with socket.create_server(("127.0.0.1", 0)) as srv:  # and passes when the port answers
+        prov._check_reachable({"ip": "127.0.0.1", "hb_port": srv.getsockname()[1]})
