@@ -31,8 +31,8 @@ from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
-    LivyBatchFailedError, LivyConnectionError, LivyError, LivyHTTPError, LivyNotFoundError,
-    LivyTimeoutError,
+    LivyBatchFailedError, LivyConfigError, LivyConnectionError, LivyError, LivyHTTPError,
+    LivyNotFoundError, LivyTimeoutError,
 )
 from dagster_livy.jupyter import KERNEL_NAME, launcher
 from dagster_livy.jupyter.settings import KernelSettings
@@ -78,6 +78,8 @@ class LivyProvisioner(KernelProvisionerBase):
     kernel_ip = Unicode("", config=True, help="Bind address of the kernel ports on the driver host.")
     response_host = Unicode("", config=True, help="Address the driver connects back to.")
     response_port = Int(0, config=True, help="Port of the response socket (0 = any free port).")
+    transport_encryption = Unicode("auto", config=True, help="CurveZMQ encryption of the kernel's "
+                                   "channels: auto (when both sides support it), required, disabled.")
     batch_tag = Unicode("", config=True, help="Put into the batch name (pyspark-livy--<tag>--...).")
 
     def __init__(self, **kwargs: Any) -> None:
@@ -120,6 +122,7 @@ class LivyProvisioner(KernelProvisionerBase):
                 "--public-key", public_key, "--idle-timeout", str(s.idle_timeout_s)]
         if s.kernel_ip:
             args += ["--ip", s.kernel_ip]
+        args += ["--curve", self._curve_policy(s)]
         if cwd:  # Jupyter passes the notebook's directory; used when the driver host has it
             args += ["--cwd", os.path.abspath(cwd)]
         return build_batch_body(
@@ -128,6 +131,18 @@ class LivyProvisioner(KernelProvisionerBase):
             driver_cores=s.driver_cores, executor_memory=s.executor_memory,
             executor_cores=s.executor_cores, num_executors=s.num_executors, queue=s.queue,
             proxy_user=s.proxy_user)
+
+    @staticmethod
+    def _curve_policy(s: KernelSettings) -> str:
+        """The launcher's --curve: this side's pyzmq must support CurveZMQ too."""
+        import zmq
+
+        if s.transport_encryption != "disabled" and not zmq.has("curve"):
+            if s.transport_encryption == "required":
+                raise LivyConfigError("transport_encryption=required, but this side's pyzmq has no "
+                                      "CurveZMQ (libzmq without libsodium)")
+            return "disabled"
+        return s.transport_encryption
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict[str, Any]:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -167,12 +182,18 @@ class LivyProvisioner(KernelProvisionerBase):
         self.log.info(
             f"pyspark-livy: kernel ready in batch {self.batch_name} (id {self.batch_id}) on "
             f"{report.get('host')} {report['ip']}; Spark app {report.get('spark_app_id')}, "
-            f"UI {report.get('spark_ui_url')}")
+            f"UI {report.get('spark_ui_url')}; channels "
+            + ("CurveZMQ-encrypted" if report.get("curve_publickey") else "NOT encrypted"))
         threading.Thread(target=self._ping, args=(self._conn, s.ping_interval_s, self._stop_pings),
                          name=f"pyspark-livy-ping-{self.kernel_id[:8]}", daemon=True).start()
         info = {k: report[k] for k in ("ip", "transport", "shell_port", "iopub_port", "stdin_port",
                                        "control_port", "hb_port", "signature_scheme", "kernel_name")}
         info["key"] = report["key"].encode()
+        if report.get("curve_publickey") and report.get("curve_secretkey"):
+            # CurveZMQ: the kernel's key pair, used by every client socket (jupyter_client >= 8.10).
+            # str, as KernelManager.get_connection_info() gives them (it compares the two).
+            info["curve_publickey"] = report["curve_publickey"]
+            info["curve_secretkey"] = report["curve_secretkey"]
         self.connection_info = info
         return info
 

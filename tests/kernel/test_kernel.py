@@ -61,14 +61,17 @@ def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
         reply, text = execute(kc, "import os; print(os.getcwd())")
         assert text.strip() == str(tmp_path)
 
-        # The HMAC key never reaches Livy: not in the batch log, not in the server log.
-        key = km.session.key.decode()
-        assert len(key) >= 32
+        # The HMAC key and the CurveZMQ secret never reach Livy: not in the batch log, not in the
+        # server log. The channels are encrypted (ipykernel would warn about plain TCP otherwise).
+        key, curve_secret = km.session.key.decode(), km.curve_secretkey.decode()
+        assert len(key) >= 32 and len(curve_secret) == 40
         batch_log = "\n".join(strip_framing(livy.get_batch_log(first, size=-1).lines))
-        assert "connection info sent (encrypted)" in batch_log  # we read the right log
-        assert key not in batch_log
+        assert "with CurveZMQ; connection info sent (encrypted)" in batch_log  # we read the right log
+        assert "without encryption" not in batch_log
         server_log = livy_stack.server_log.read_text(errors="replace")
-        assert first in server_log and key not in server_log
+        assert first in server_log
+        for secret in (key, curve_secret):
+            assert secret not in batch_log and secret not in server_log
 
         interrupted = _interrupt_running_cell(km, kc, "import time\ntime.sleep(600)", 1.0)
         assert interrupted["status"] == "error" and interrupted["ename"] == "KeyboardInterrupt"
@@ -133,7 +136,7 @@ time.sleep(3600)
 
 
 def test_kernel_exits_after_idle_timeout_when_jupyter_side_dies(kernel_env, livy, tmp_path):
-    idle_s = 12
+    idle_s = 8
     env = {**kernel_env, "LIVY_KERNEL_IDLE_TIMEOUT_S": str(idle_s), "LIVY_KERNEL_PING_INTERVAL_S": "2",
            "LIVY_KERNEL_BATCH_TAG": "orphan"}
     script = tmp_path / "orphan.py"

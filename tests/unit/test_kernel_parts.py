@@ -57,6 +57,7 @@ def test_settings_env_overrides_kernelspec_config(tmp_path):
 @pytest.mark.parametrize("var, value", [
     ("LIVY_KERNEL_CONF", "not json"), ("LIVY_KERNEL_CONF", "[1]"), ("LIVY_KERNEL_DRIVER_CORES", "two"),
     ("LIVY_KERNEL_IDLE_TIMEOUT_S", "-1"), ("LIVY_KERNEL_RESPONSE_PORT", "70000"),
+    ("LIVY_KERNEL_TRANSPORT_ENCRYPTION", "yes"),
 ])
 def test_bad_environment_values_name_the_variable(var, value):
     with pytest.raises(LivyConfigError, match=var):
