@@ -223,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     app.initialize([])
     app.shell.user_ns.update(spark=spark, sc=spark.sparkContext)
     _install_interrupt(app.kernel, spark)
+    if curve and getattr(app, "curve_secretkey", None) is None:
+        # An ipykernel before 7.4 ignores the Curve keys: report none, or the client would
+        # encrypt towards a plain-TCP kernel and never connect.
+        if args.curve == "required":
+            raise RuntimeError("--curve required, but this driver's ipykernel does not support CurveZMQ")
+        log("this driver's ipykernel ignores CurveZMQ keys: the kernel's channels are not encrypted")
+        curve = {}
     ports = {name: getattr(app, name) for name in
              ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
     report = {"kernel_id": args.kernel_id, "ip": advertise, "transport": "tcp", "key": key,
