@@ -24,13 +24,13 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 WIRE_VERSION = 1
@@ -200,21 +200,9 @@ class Watchdog(threading.Thread):
                 return
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    log = _Log()
-    response_host, response_port = _split_address(args.response_address)
-    log(f"kernel {args.kernel_id}: starting the Spark session")
-    from pyspark.sql import SparkSession
-    spark = SparkSession.builder.getOrCreate()
-    bind, advertise = _addresses(args, spark)
-    if args.cwd:
-        if os.path.isdir(args.cwd):
-            os.chdir(args.cwd)
-        else:
-            log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
-    key = secrets.token_hex(32)
-    workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the key
+def _run_kernel(args: argparse.Namespace, spark: Any, log: _Log, bind: str, advertise: str, key: str,
+                workdir: str, response: tuple[str, int]) -> None:
+    """Start the kernel, report to the Jupyter side, serve until shutdown (or the idle timeout)."""
     curve = _curve_keys(args.curve, log)
     connection_file = _write_connection_file(workdir, bind, key, curve)
 
@@ -239,21 +227,21 @@ def main(argv: list[str] | None = None) -> int:
               "spark_ui_url": spark.sparkContext.uiWebUrl}
     sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
     try:
-        sock = socket.create_connection((response_host, response_port), timeout=30)
+        sock = socket.create_connection(response, timeout=30)
     except OSError as exc:
-        raise OSError(f"cannot reach the Jupyter side at {response_host}:{response_port} from this driver "
+        raise OSError(f"cannot reach the Jupyter side at {response[0]}:{response[1]} from this driver "
                       f"host ({exc}); set LIVY_KERNEL_RESPONSE_HOST to an address it can reach") from exc
     sock.sendall(json.dumps(sealed).encode() + b"\n")
     log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}"
         f"{' with CurveZMQ' if curve else ''}; connection info sent (encrypted) to "
-        f"{response_host}:{response_port}")
+        f"{response[0]}:{response[1]}")
 
     def stop_idle() -> None:
         try:
             spark.sparkContext.cancelAllJobs()
             spark.stop()
         finally:
-            Path(connection_file).unlink(missing_ok=True)
+            shutil.rmtree(workdir, ignore_errors=True)
             os._exit(IDLE_EXIT)
 
     if args.idle_timeout > 0:
@@ -262,8 +250,28 @@ def main(argv: list[str] | None = None) -> int:
         app.start()
     finally:
         log("kernel shut down; stopping the Spark session")
-        Path(connection_file).unlink(missing_ok=True)
         sock.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = _Log()
+    response_host, response_port = _split_address(args.response_address)
+    log(f"kernel {args.kernel_id}: starting the Spark session")
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.getOrCreate()
+    bind, advertise = _addresses(args, spark)
+    if args.cwd:
+        if os.path.isdir(args.cwd):
+            os.chdir(args.cwd)
+        else:
+            log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
+    key = secrets.token_hex(32)
+    workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the keys
+    try:
+        _run_kernel(args, spark, log, bind, advertise, key, workdir, (response_host, response_port))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
         spark.stop()
     return 0
 
