@@ -62,8 +62,6 @@ def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, start
 
 def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[list[list[str]], bool]:
     """Rows per (table, date) read back from Iceberg, with the run's checks and batches."""
-    from pyiceberg.catalog.sql import SqlCatalog
-
     md, checks = {}, defaultdict(lambda: [0, 0])
     for e in result.all_events:
         if e.event_type_value == "ASSET_MATERIALIZATION":
@@ -74,8 +72,7 @@ def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[li
             counts = checks[".".join(d.asset_key.path)]
             counts[0] += int(d.passed)
             counts[1] += 1
-    lh = settings.lakehouse_dir
-    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    catalog = settings.catalog()
     rows, revenue_by_date = [], defaultdict(set)
     for table in GOLD_TABLES:
         arrow = catalog.load_table(table).scan().to_arrow()
