@@ -132,6 +132,7 @@ class Cluster:
         return {
             "LIVY_SPARK_MASTER": self.master_url,
             "LIVY_DEPLOY_MODE": "client",
+            "SPARK_MASTER_WEBUI_URL": self.master_ui,
             "ICEBERG_DB_HOST": "127.0.0.1",
             "ICEBERG_DB_PORT": str(self.pg_port),
             "ICEBERG_DB": "iceberg",

@@ -44,10 +44,15 @@ class LakehouseSettings:
     def catalog(self, env: os._Environ | dict | None = None):
         """pyiceberg's view of the `lakehouse` catalog the Spark jobs write: SQLite in
         lakehouse_dir, or PostgreSQL with ICEBERG_DB_HOST set (dagster_livy.env.catalog_properties)."""
-        from pyiceberg.catalog.sql import SqlCatalog
+        from pyiceberg.catalog import load_catalog
 
-        # The name must be Spark's: the JDBC catalog keys its rows by catalog_name.
-        return SqlCatalog("lakehouse", **catalog_properties(str(self.lakehouse_dir), env))
+        env = os.environ if env is None else env
+        # The compose stack configures pyiceberg itself (PYICEBERG_CATALOG__LAKEHOUSE__*: S3
+        # warehouse on MinIO); load_catalog reads that. The name must be Spark's: the JDBC catalog
+        # keys its rows by catalog_name.
+        if env.get("PYICEBERG_CATALOG__LAKEHOUSE__URI"):
+            return load_catalog("lakehouse")
+        return load_catalog("lakehouse", type="sql", **catalog_properties(str(self.lakehouse_dir), env))
 
 
 def build_resources(env: os._Environ | dict | None = None) -> dict:
