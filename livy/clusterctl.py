@@ -44,6 +44,8 @@ from pathlib import Path
 LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
 WORKERS = 2
+MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 DEFAULT_POOL_LIMIT_POSTGRES = 3
 
 
@@ -315,13 +317,13 @@ def master_state(cluster: Cluster) -> dict | None:
 
 
 def spark_up(cluster: Cluster, state: dict) -> None:
-    if not (alive(state.get("master_pid")) and master_state(cluster)):
+    if not (runs(state.get("master_pid"), MASTER_CLASS) and master_state(cluster)):
         for port in (cluster.master_port, cluster.master_ui_port):
             if port_open(port):
                 raise ClusterError(f"port {port} on 127.0.0.1 is already in use; pick others with "
                                    f"SPARK_MASTER_PORT / SPARK_MASTER_WEBUI_PORT")
         state["master_pid"] = spark_proc(cluster, "master", [
-            "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+            MASTER_CLASS, "--host", "127.0.0.1",
             "--port", str(cluster.master_port), "--webui-port", str(cluster.master_ui_port)])
         write_state(cluster, state)
         wait_for("Spark master", lambda: (master_state(cluster) or {}).get("status") == "ALIVE", 60,
@@ -329,12 +331,12 @@ def spark_up(cluster: Cluster, state: dict) -> None:
     print(f"Spark master {cluster.master_url} up (pid {state['master_pid']}, UI {cluster.master_ui})")
     pids = state.setdefault("worker_pids", {})
     for n in range(1, WORKERS + 1):
-        if alive(pids.get(str(n))) and http_json(cluster.worker_ui(n) + "/json/"):
+        if runs(pids.get(str(n)), WORKER_CLASS) and http_json(cluster.worker_ui(n) + "/json/"):
             continue
         work = cluster.dir / f"worker-{n}"
         work.mkdir(parents=True, exist_ok=True)
         pids[str(n)] = spark_proc(cluster, f"worker-{n}", [
-            "org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
+            WORKER_CLASS, cluster.master_url, "--host", "127.0.0.1",
             "--cores", str(cluster.worker_cores), "--memory", cluster.worker_memory,
             "--webui-port", str(cluster.worker_ui_base + n - 1), "--work-dir", str(work)])
         write_state(cluster, state)
@@ -360,8 +362,18 @@ def cmd_up(cluster: Cluster) -> None:
     write_state(cluster, state)
 
 
-def _stop(pid: int | None, what: str, grace_s: float = 15.0) -> None:
+def runs(pid: int | None, main_class: str) -> bool:
+    """pid is alive and still the Spark daemon we started (not a recycled pid)."""
     if not alive(pid):
+        return False
+    try:
+        return main_class in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def _stop(pid: int | None, what: str, main_class: str, grace_s: float = 15.0) -> None:
+    if not runs(pid, main_class):
         return
     try:
         os.killpg(pid, signal.SIGTERM)  # own session: the JVM and the spark-class shell
@@ -371,15 +383,18 @@ def _stop(pid: int | None, what: str, grace_s: float = 15.0) -> None:
     while time.monotonic() < deadline and alive(pid):
         time.sleep(0.2)
     if alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     print(f"{what} stopped (pid {pid})")
 
 
 def cmd_down(cluster: Cluster) -> None:
     state = read_state(cluster)
     for n, pid in sorted(state.get("worker_pids", {}).items()):
-        _stop(pid, f"Spark worker {n}")
-    _stop(state.get("master_pid"), "Spark master")
+        _stop(pid, f"Spark worker {n}", WORKER_CLASS)
+    _stop(state.get("master_pid"), "Spark master", MASTER_CLASS)
     if pg_pid(cluster) and alive(pg_pid(cluster)):
         pid = pg_pid(cluster)
         pg_ctl(cluster, "stop", "-m", "fast", "-w", "-t", "60", check=False)

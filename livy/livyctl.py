@@ -380,6 +380,9 @@ def cmd_status(layout: Layout) -> int:
     if version:
         print(f"Livy {version.get('version')} running at {layout.url}" + (f" (pid {pid})" if pid else ""))
         print(f"  run dir: {layout.run_dir}; lakehouse: {layout.lakehouse_dir}")
+        setup = running_setup(layout)
+        if setup:
+            print(f"  Spark master: {setup['master']}; catalog: {setup['catalog']}")
         print(f"  server log: {layout.server_log}")
         return 0
     print(f"Livy is not running at {layout.url}" + (f" (pid {pid} alive but not answering)" if pid else ""))

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             say(cluster_summary(result, os.environ["SPARK_MASTER_WEBUI_URL"]))
             say(f"catalog: PostgreSQL {os.environ.get('ICEBERG_DB_HOST')}:{os.environ.get('ICEBERG_DB_PORT')}"
                 f"/{os.environ.get('ICEBERG_DB')}; Dagster instance: {instance.root_directory}")
-        say(f"done in {time.monotonic() - began:.0f}s; run `make dev` to browse the runs in the Dagster UI")
+        say(f"done in {time.monotonic() - began:.0f}s; run `make dev{' CLUSTER=1' if os.environ.get('SPARK_MASTER_WEBUI_URL') else ''}` to browse the runs in the Dagster UI")
         return 0 if consistent else 1
     finally:
         if started_livy:
