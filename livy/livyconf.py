@@ -126,6 +126,18 @@ def catalog_values(layout, env=None) -> dict[str, str]:
     }
 
 
+def cluster_conf(master: str, env=None) -> str:
+    env = os.environ if env is None else env
+    if not master.startswith("spark://"):
+        return "# not a standalone master"
+    cores = env.get("SPARK_CORES_MAX") or "1"
+    if not cores.isdigit() or int(cores) < 1:
+        raise StackError(f"SPARK_CORES_MAX must be a whole number >= 1, got {cores!r}")
+    return (f"spark.cores.max                              {cores}\n"
+            "spark.executor.cores                         1\n"
+            "spark.executor.memory                        1g")
+
+
 def render_values(layout) -> dict[str, str]:
     spark_jars = sorted(glob.glob(str(layout.spark_jars_dir / "*.jar")))
     if not spark_jars:
@@ -143,6 +155,7 @@ def render_values(layout) -> dict[str, str]:
         "SPARK_EXTRA_JARS": ",".join(spark_jars),
         "SPARK_DRIVER_MEMORY": os.environ.get("SPARK_DRIVER_MEMORY", "1g"),
         "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
+        "SPARK_CLUSTER_CONF": cluster_conf(layout.master),
         **catalog_values(layout),
         **log_values(layout),
     }
