@@ -2,20 +2,33 @@
 #   make demo   run the silver -> gold pipeline end to end through Dagster and a real Livy
 #   make test   run the test suite (starts its own Livy on a free loopback port)
 #   make lab    JupyterLab on 127.0.0.1:8888 with the pyspark-livy kernel (starts Livy if needed)
+#   make up CLUSTER=1 / make demo CLUSTER=1   the same on a Spark standalone cluster + PostgreSQL (docs/cluster.md)
 SHELL := /bin/bash
 PYTHON_BIN ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export SPARK_LOCAL_IP := 127.0.0.1
+ifeq ($(CLUSTER),1)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster/cluster
+endif
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export PYTHON := $(CURDIR)/$(PY)
+# CLUSTER=1: a Spark standalone master + 2 workers and PostgreSQL (catalog + Dagster storage) as
+# local processes (livy/clusterctl.py); Livy, Dagster and pyiceberg get its settings from `env`.
+CLUSTER ?=
+CLUSTERCTL := livy/clusterctl.py
+ifeq ($(CLUSTER),1)
+WITH_CLUSTER = eval "$$($(PY) $(CLUSTERCTL) env)" &&
+else
+WITH_CLUSTER =
+endif
 
 .PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean kernelspec lab
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998})"
+	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998}); CLUSTER=1 adds the Spark cluster + PostgreSQL"
 	@echo "  make dev                  Livy plus the Dagster UI on 127.0.0.1:3000"
 	@echo "  make bench                benchmarks (printed tables)"
 
@@ -39,32 +52,50 @@ kernelspec: $(KERNELSPEC)
 jars: $(STAMP)
 	@$(PY) livy/livyctl.py jars
 
-up: jars
-	@$(PY) livy/livyctl.py up
+up: jars $(if $(filter 1,$(CLUSTER)),system-deps)
+	@if [ "$(CLUSTER)" = 1 ]; then $(PY) $(CLUSTERCTL) up; fi
+	@$(WITH_CLUSTER) $(PY) livy/livyctl.py up
 
+# Stops the cluster processes too when a cluster was started here (whatever CLUSTER says now).
 down:
 	@$(PYTHON_BIN) livy/livyctl.py down
+	@if [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then $(PYTHON_BIN) $(CLUSTERCTL) down; fi
 
 status:
-	@$(PYTHON_BIN) livy/livyctl.py status
+	@rc=0; $(PYTHON_BIN) livy/livyctl.py status || rc=$$?; \
+	if [ "$(CLUSTER)" = 1 ] || [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then \
+		$(PYTHON_BIN) $(CLUSTERCTL) status || rc=$$?; fi; exit $$rc
 
-# Local Dagster instance: one Livy batch at a time in the `livy` pool (2 cores), no telemetry.
+# Local Dagster instance, no telemetry. The `livy` pool limit follows the catalog: 1 on SQLite
+# (one writer at a time), LIVY_POOL_LIMIT (3) on PostgreSQL with the instance there too
+# (livy/clusterctl.py dagster_yaml; docs/cluster.md). Written once; CLUSTER=1 re-renders it.
 $(DAGSTER_HOME)/dagster.yaml:
-	@mkdir -p $(DAGSTER_HOME)
-	@printf 'concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n' > $@
+	@$(WITH_CLUSTER) $(PYTHON_BIN) $(CLUSTERCTL) dagster-yaml $(DAGSTER_HOME)
 
-demo: jars kernelspec $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m dagster_livy.lakehouse.demo
+.PHONY: dagster-yaml
+dagster-yaml:
+	@if [ "$(CLUSTER)" = 1 ]; then $(WITH_CLUSTER) $(PYTHON_BIN) $(CLUSTERCTL) dagster-yaml $(DAGSTER_HOME); fi
 
-dev: up $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+# CLUSTER=1: starts the cluster if it is not running, and stops it again if it started it.
+demo: jars kernelspec $(if $(filter 1,$(CLUSTER)),system-deps dagster-yaml) $(DAGSTER_HOME)/dagster.yaml
+	@if [ "$(CLUSTER)" = 1 ]; then \
+		started=; $(PY) $(CLUSTERCTL) status >/dev/null 2>&1 || { $(PY) $(CLUSTERCTL) up && started=1; }; \
+		$(WITH_CLUSTER) $(PY) -m dagster_livy.lakehouse.demo; rc=$$?; \
+		[ -n "$$started" ] && $(PY) $(CLUSTERCTL) down; exit $$rc; \
+	else $(PY) -m dagster_livy.lakehouse.demo; fi
+
+dev: up $(if $(filter 1,$(CLUSTER)),dagster-yaml) $(DAGSTER_HOME)/dagster.yaml
+	@$(WITH_CLUSTER) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 # System packages the tests run for real: nginx (the authenticating proxy in front of Livy,
 # tests/reliability/test_security_proxy.py). Installed only when missing; the service is never
 # started (policy-rc.d), the tests run their own nginx on a loopback port.
-SYSTEM_PACKAGES := nginx
+# postgresql: the cluster stack's catalog and Dagster storage (make up CLUSTER=1, tests/cluster);
+# livy/clusterctl.py runs its own server on a loopback port, never the package's service.
+SYSTEM_PACKAGES := nginx postgresql
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
 		echo "missing system packages:$$missing; install them (Debian/Ubuntu: sudo apt-get install -y$$missing)"; exit 1; fi; \
@@ -96,4 +127,5 @@ bench: jars $(DAGSTER_HOME)/dagster.yaml
 
 clean:
 	-@$(PYTHON_BIN) livy/livyctl.py down
-	rm -rf .livy .lakehouse .dagster
+	-@if [ -e .cluster/cluster.json ]; then $(PYTHON_BIN) $(CLUSTERCTL) down; fi
+	rm -rf .livy .lakehouse .dagster .cluster

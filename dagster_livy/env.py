@@ -52,3 +52,24 @@ def staging_dir(env: Mapping[str, str] | None = None) -> Path:
     if e.get("LIVY_STAGING_DIR"):
         return Path(e["LIVY_STAGING_DIR"])
     return Path(e.get("LIVY_RUN_DIR") or e.get("LIVY_LOCAL_DIR") or REPO / ".livy") / "staging"
+
+
+def catalog_properties(lakehouse_dir: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """pyiceberg `SqlCatalog` properties of the `lakehouse` catalog Spark uses (livy/livyconf.py
+    renders the Spark side from the same settings): SQLite in `lakehouse_dir`, or PostgreSQL when
+    ICEBERG_DB_HOST is set (ICEBERG_DB_PORT, ICEBERG_DB, ICEBERG_DB_USER, ICEBERG_DB_PASSWORD: the
+    names docker-compose.yml uses). The warehouse stays under `lakehouse_dir` in both."""
+    from urllib.parse import quote
+
+    env = _env(env)
+    props = {"warehouse": f"file://{lakehouse_dir}/warehouse"}
+    host = env.get("ICEBERG_DB_HOST")
+    if not host:
+        return {**props, "uri": f"sqlite:///{lakehouse_dir}/catalog.db"}
+    missing = [n for n in ("ICEBERG_DB", "ICEBERG_DB_USER", "ICEBERG_DB_PASSWORD") if not env.get(n)]
+    if missing:
+        raise ValueError(f"ICEBERG_DB_HOST={host} selects the PostgreSQL catalog, which also needs "
+                         f"{', '.join(missing)}")
+    user, password = quote(env["ICEBERG_DB_USER"], safe=""), quote(env["ICEBERG_DB_PASSWORD"], safe="")
+    port = env.get("ICEBERG_DB_PORT") or "5432"
+    return {**props, "uri": f"postgresql+psycopg2://{user}:{password}@{host}:{port}/{env['ICEBERG_DB']}"}

@@ -63,7 +63,7 @@ RUN pip install --no-deps -e . && python -c 'import dagster_livy' \
     && python -m dagster_livy.jupyter.kernelspec install
 
 COPY --from=spark-jars /opt/livy/spark-jars /opt/livy/spark-jars
-COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/stackproc.py livy/docker-entrypoint.sh ./livy/
+COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/stackproc.py livy/clusterctl.py livy/clusterpg.py livy/docker-entrypoint.sh ./livy/
 COPY livy/conf ./livy/conf
 COPY docker/spark-defaults.conf ./docker/spark-defaults.conf
 COPY docker/dagster.yaml ${DAGSTER_HOME}/dagster.yaml

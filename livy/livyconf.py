@@ -106,6 +106,38 @@ def log_values(layout, env=None) -> dict[str, str]:
     }
 
 
+def catalog_values(layout, env=None) -> dict[str, str]:
+    """The `lakehouse` catalog's JDBC URI and credentials: SQLite in LAKEHOUSE_DIR, or PostgreSQL
+    when ICEBERG_DB_HOST is set (the names docker-compose.yml uses; `clusterctl.py env` sets them)."""
+    env = os.environ if env is None else env
+    if not env.get("ICEBERG_DB_HOST"):
+        return {"LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:sqlite:{layout.lakehouse_dir}/catalog.db",
+                "LAKEHOUSE_CATALOG_AUTH_CONF": "# SQLite: no credentials"}
+    missing = [n for n in ("ICEBERG_DB", "ICEBERG_DB_USER", "ICEBERG_DB_PASSWORD") if not env.get(n)]
+    if missing:
+        raise StackError(f"ICEBERG_DB_HOST={env['ICEBERG_DB_HOST']} selects the PostgreSQL catalog, which "
+                         f"also needs {', '.join(missing)} (`eval \"$(python livy/clusterctl.py env)\"`)")
+    port = env.get("ICEBERG_DB_PORT") or "5432"
+    return {
+        "LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:postgresql://{env['ICEBERG_DB_HOST']}:{port}/{env['ICEBERG_DB']}",
+        # Spark redacts *password* keys in its UI and event logs; the file itself is mode 600.
+        "LAKEHOUSE_CATALOG_AUTH_CONF": (f"spark.sql.catalog.lakehouse.jdbc.user     {env['ICEBERG_DB_USER']}\n"
+                                        f"spark.sql.catalog.lakehouse.jdbc.password {env['ICEBERG_DB_PASSWORD']}"),
+    }
+
+
+def cluster_conf(master: str, env=None) -> str:
+    env = os.environ if env is None else env
+    if not master.startswith("spark://"):
+        return "# not a standalone master"
+    cores = env.get("SPARK_CORES_MAX") or "1"
+    if not cores.isdigit() or int(cores) < 1:
+        raise StackError(f"SPARK_CORES_MAX must be a whole number >= 1, got {cores!r}")
+    return (f"spark.cores.max                              {cores}\n"
+            "spark.executor.cores                         1\n"
+            "spark.executor.memory                        1g")
+
+
 def render_values(layout) -> dict[str, str]:
     spark_jars = sorted(glob.glob(str(layout.spark_jars_dir / "*.jar")))
     if not spark_jars:
@@ -123,6 +155,8 @@ def render_values(layout) -> dict[str, str]:
         "SPARK_EXTRA_JARS": ",".join(spark_jars),
         "SPARK_DRIVER_MEMORY": os.environ.get("SPARK_DRIVER_MEMORY", "1g"),
         "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
+        "SPARK_CLUSTER_CONF": cluster_conf(layout.master),
+        **catalog_values(layout),
         **log_values(layout),
     }
 
@@ -147,6 +181,8 @@ def cmd_conf(layout) -> None:
             except (KeyError, ValueError) as exc:
                 raise StackError(f"{src / name}: unknown placeholder {exc}") from None
         target.write_text(text)
+        if name.startswith("spark-defaults"):
+            os.chmod(target, 0o600)  # may hold the catalog's JDBC password
     # Livy reads spark-blacklist.conf from its conf dir; an empty one blocks nothing.
     (layout.conf_dir / "spark-blacklist.conf").touch()
     print(f"config rendered in {layout.conf_dir} and {layout.spark_conf_dir}")

@@ -288,6 +288,11 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
     pid = stackproc.listener_pid(layout.port)
     if pid and is_ours(layout, stackproc.read_proc(pid)) and fetch_version(layout.url):
         layout.pid_file.write_text(f"{pid}\n")
+        running = running_setup(layout)
+        wanted = {"master": layout.master, "catalog": livyconf.catalog_values(layout)["LAKEHOUSE_CATALOG_JDBC_URI"]}
+        if running and running != wanted:
+            raise StackError(f"this checkout's Livy (pid {pid}) runs with {running}, not {wanted} "
+                             f"(CLUSTER=1 or not?): `make down` first, then start it again")
         print(f"Livy already running (pid {pid}) at {layout.url}")
         return
     java_major()
@@ -331,6 +336,18 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
                      f"Last lines of {layout.server_log}:\n{log_tail(layout.server_log)}")
 
 
+def running_setup(layout: Layout) -> dict | None:
+    """The Spark master and catalog URI the running server's rendered config says."""
+    try:
+        livy_conf = (layout.conf_dir / "livy.conf").read_text()
+        spark_conf = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
+    except OSError:
+        return None
+    master = re.search(r"^livy\.spark\.master\s*=\s*(\S+)", livy_conf, re.M)
+    uri = re.search(r"^spark\.sql\.catalog\.lakehouse\.uri\s+(\S+)", spark_conf, re.M)
+    return {"master": master.group(1), "catalog": uri.group(1)} if master and uri else None
+
+
 def cmd_down(layout: Layout, wait_s: float = 30.0) -> None:
     pid = read_pid(layout)
     if pid and not is_ours(layout, stackproc.read_proc(pid)):
@@ -363,6 +380,9 @@ def cmd_status(layout: Layout) -> int:
     if version:
         print(f"Livy {version.get('version')} running at {layout.url}" + (f" (pid {pid})" if pid else ""))
         print(f"  run dir: {layout.run_dir}; lakehouse: {layout.lakehouse_dir}")
+        setup = running_setup(layout)
+        if setup:
+            print(f"  Spark master: {setup['master']}; catalog: {setup['catalog']}")
         print(f"  server log: {layout.server_log}")
         return 0
     print(f"Livy is not running at {layout.url}" + (f" (pid {pid} alive but not answering)" if pid else ""))

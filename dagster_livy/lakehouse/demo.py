@@ -62,8 +62,6 @@ def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, start
 
 def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[list[list[str]], bool]:
     """Rows per (table, date) read back from Iceberg, with the run's checks and batches."""
-    from pyiceberg.catalog.sql import SqlCatalog
-
     md, checks = {}, defaultdict(lambda: [0, 0])
     for e in result.all_events:
         if e.event_type_value == "ASSET_MATERIALIZATION":
@@ -74,8 +72,7 @@ def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[li
             counts = checks[".".join(d.asset_key.path)]
             counts[0] += int(d.passed)
             counts[1] += 1
-    lh = settings.lakehouse_dir
-    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    catalog = settings.catalog()
     rows, revenue_by_date = [], defaultdict(set)
     for table in GOLD_TABLES:
         arrow = catalog.load_table(table).scan().to_arrow()
@@ -92,6 +89,38 @@ def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[li
                          f"{meta.get('livy_duration_s', 0):.0f}s", str(meta.get("livy_batch_name", "-"))])
     consistent = all(len(v) == 1 for v in revenue_by_date.values())
     return rows, consistent
+
+
+def cluster_summary(result, master_ui: str) -> str:
+    """Where the gold batches ran: their Spark applications (reported by the drivers through
+    Pipes) and the executors the standalone workers ran for them (the workers' JSON status)."""
+    import json
+    import urllib.request
+
+    def get(url: str) -> dict:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return json.load(resp)
+
+    apps, master = set(), "?"
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_MATERIALIZATION":
+            md = {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
+            if md.get("spark_application_id"):
+                apps.add(md["spark_application_id"])
+                master = md.get("spark_master", master)
+    try:
+        workers = get(master_ui.rstrip("/") + "/json/")["workers"]
+        executors = {}
+        for w in workers:
+            status = get(w["webuiaddress"].rstrip("/") + "/json/")
+            for ex in status.get("executors", []) + status.get("finishedexecutors", []):
+                if ex.get("appid") in apps:
+                    executors.setdefault(w["id"], 0)
+                    executors[w["id"]] += 1
+    except (OSError, KeyError, ValueError) as exc:
+        return f"ran on {master}: {len(apps)} Spark application(s) (executors unknown: {exc})"
+    return (f"ran on the cluster {master} (UI {master_ui}): {len(apps)} Spark application(s), "
+            f"{sum(executors.values())} executor(s) on {len(executors)} of {len(workers)} worker(s)")
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -153,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         print_table(["table", "date", "rows", "revenue", "checks", "duration", "livy batch"], rows)
         say(f"revenue identical across the three gold tables for every date: {'yes' if consistent else 'NO'}")
         say(f"freshness checks passed: {fresh_passed}/{len(GOLD_TABLES)}")
-        say(f"done in {time.monotonic() - began:.0f}s; run `make dev` to browse the runs in the Dagster UI")
+        if os.environ.get("SPARK_MASTER_WEBUI_URL"):  # CLUSTER=1 (livy/clusterctl.py env)
+            say(cluster_summary(result, os.environ["SPARK_MASTER_WEBUI_URL"]))
+            say(f"catalog: PostgreSQL {os.environ.get('ICEBERG_DB_HOST')}:{os.environ.get('ICEBERG_DB_PORT')}"
+                f"/{os.environ.get('ICEBERG_DB')}; Dagster instance: {instance.root_directory}")
+        say(f"done in {time.monotonic() - began:.0f}s; run `make dev{' CLUSTER=1' if os.environ.get('SPARK_MASTER_WEBUI_URL') else ''}` to browse the runs in the Dagster UI")
         return 0 if consistent else 1
     finally:
         if started_livy:

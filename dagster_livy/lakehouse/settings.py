@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_livy.env import livy_url
+from dagster_livy.env import catalog_properties, livy_url
 from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import LivyResource
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 class LakehouseSettings:
     scripts_uri: str      # where Livy finds spark_scripts/ (a file: URL or local: path prefix)
     staging_dir: Path     # a dir Livy may read (whitelisted) for the pyFiles zip
-    lakehouse_dir: Path   # the SQLite Iceberg catalog + warehouse, for pyiceberg readers
+    lakehouse_dir: Path   # the warehouse (and the SQLite catalog unless ICEBERG_DB_HOST is set)
     start_date: str       # first daily partition
 
     @classmethod
@@ -40,6 +40,19 @@ class LakehouseSettings:
 
     def script(self, name: str) -> str:
         return f"{self.scripts_uri}/{name}"
+
+    def catalog(self, env: os._Environ | dict | None = None):
+        """pyiceberg's view of the `lakehouse` catalog the Spark jobs write: SQLite in
+        lakehouse_dir, or PostgreSQL with ICEBERG_DB_HOST set (dagster_livy.env.catalog_properties)."""
+        from pyiceberg.catalog import load_catalog
+
+        env = os.environ if env is None else env
+        # The compose stack configures pyiceberg itself (PYICEBERG_CATALOG__LAKEHOUSE__*: S3
+        # warehouse on MinIO); load_catalog reads that. The name must be Spark's: the JDBC catalog
+        # keys its rows by catalog_name.
+        if env.get("PYICEBERG_CATALOG__LAKEHOUSE__URI"):
+            return load_catalog("lakehouse")
+        return load_catalog("lakehouse", type="sql", **catalog_properties(str(self.lakehouse_dir), env))
 
 
 def build_resources(env: os._Environ | dict | None = None) -> dict:

@@ -125,6 +125,17 @@ def materialization_metadata(result: JobResult) -> dict:
     return meta
 
 
+def spark_app_metadata(spark: SparkSession) -> dict:
+    """Where the job ran: the application id and master, from the driver itself. Livy reports an
+    appId only on YARN/Kubernetes; on a standalone cluster this is the link to the master's and
+    workers' records of the application (its executors)."""
+    sc = spark.sparkContext
+    meta = {"spark_application_id": sc.applicationId, "spark_master": sc.master}
+    if sc.uiWebUrl:
+        meta["spark_driver_ui"] = sc.uiWebUrl
+    return meta
+
+
 def summary_line(result: JobResult) -> str:
     passed = sum(1 for r in result.checks if r["passed"])
     failed = [r["check_name"] for r in result.checks if not r["passed"]]
@@ -256,12 +267,13 @@ def main_gold(table: str, argv: list[str] | None = None, spark: SparkSession | N
         if own:
             spark = SparkSession.builder.getOrCreate()  # name/conf come from spark-submit (Livy)
         try:
+            app = spark_app_metadata(spark)
             result = run_gold_job(spark, table, start, end, args.catalog)
         finally:
             if own:
                 spark.stop()
         key = _asset_key(pipes, table)
-        pipes.report_asset_materialization(metadata=materialization_metadata(result), asset_key=key)
+        pipes.report_asset_materialization(metadata={**materialization_metadata(result), **app}, asset_key=key)
         for check in result.checks:
             pipes.report_asset_check(
                 check_name=check["check_name"], passed=check["passed"],
