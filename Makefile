@@ -1,6 +1,7 @@
 # dagster-livy: every target bootstraps what it needs (venv, pip, Maven jars), idempotently.
 #   make demo   run the silver -> gold pipeline end to end through Dagster and a real Livy
 #   make test   run the test suite (starts its own Livy on a free loopback port)
+#   make lab    JupyterLab on 127.0.0.1:8888 with the pyspark-livy kernel (starts Livy if needed)
 SHELL := /bin/bash
 PYTHON_BIN ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help venv jars up down status demo dev test test-unit bench compose-check clean
+.PHONY: help venv jars up down status demo dev test test-unit bench compose-check clean kernelspec lab
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -27,6 +28,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP)
+
+# The `pyspark-livy` Jupyter kernelspec (kernel runs as a Livy batch), installed into the venv.
+KERNELSPEC := $(VENV)/share/jupyter/kernels/pyspark-livy/kernel.json
+$(KERNELSPEC): $(STAMP) dagster_livy/jupyter/kernelspec.py
+	$(PY) -m dagster_livy.jupyter.kernelspec install
+
+kernelspec: $(KERNELSPEC)
 
 jars: $(STAMP)
 	@$(PY) livy/livyctl.py jars
@@ -45,17 +53,25 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
 	@printf 'concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n' > $@
 
-demo: jars $(DAGSTER_HOME)/dagster.yaml
+demo: jars kernelspec $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m dagster_livy.lakehouse.demo
 
 dev: up $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
-test: jars
+test: jars kernelspec
 	$(PY) -m pytest
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
+
+# JupyterLab on loopback; the URL with its token is printed first (JUPYTER_TOKEN to choose it).
+LAB_PORT ?= 8888
+lab: up kernelspec
+	@token=$${JUPYTER_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')}; \
+	echo ""; echo "JupyterLab (kernel: PySpark on Livy): http://127.0.0.1:$(LAB_PORT)/lab?token=$$token"; echo ""; \
+	exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --IdentityProvider.token=$$token
 
 bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench

@@ -10,10 +10,12 @@ One rule decides the Livy URL everywhere: `LIVY_URL` if set, else `http://LIVY_H
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Mapping
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8998
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -41,3 +43,12 @@ def livy_url(env: Mapping[str, str] | None = None) -> str:
     if explicit:
         return explicit.rstrip("/")
     return f"http://{livy_host(env)}:{livy_port(env)}"
+
+
+def staging_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The dir Livy may read files from (whitelisted): LIVY_STAGING_DIR, else the run dir's
+    staging/ (LIVY_RUN_DIR, else LIVY_LOCAL_DIR, else <repo>/.livy), as livyctl lays it out."""
+    e = _env(env)
+    if e.get("LIVY_STAGING_DIR"):
+        return Path(e["LIVY_STAGING_DIR"])
+    return Path(e.get("LIVY_RUN_DIR") or e.get("LIVY_LOCAL_DIR") or REPO / ".livy") / "staging"

@@ -1,0 +1,236 @@
+"""The file of a pyspark-livy batch: runs an IPython kernel inside the Spark driver.
+
+Livy starts this script with spark-submit like any batch. It creates the SparkSession (the
+batch's conf, master and pyFiles), starts ipykernel's ``IPKernelApp`` in this very process (so
+``spark`` in the notebook is the driver's session), binds the five kernel ports on the driver
+host, and reports them to the Jupyter side over the provisioner's *response socket*.
+
+Nothing secret crosses Livy: the batch arguments (visible in Livy's log and in process lists)
+carry only the provisioner's X25519 *public* key and response address. The launcher generates
+the kernel's HMAC key itself and sends the connection info sealed for that public key
+(ephemeral X25519 + HKDF-SHA256 + AES-256-GCM, the kernel id as associated data). The key is
+never printed. After the report the connection stays open: the provisioner pings it, and when
+nothing has been heard from the Jupyter side for ``--idle-timeout`` seconds the kernel stops
+the Spark session and exits, so an orphaned kernel never holds a batch forever.
+
+Imports only the standard library at module level (the provisioner imports :func:`open_sealed`
+from here); the driver also needs ``ipykernel``, ``pyspark`` and ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+WIRE_VERSION = 1
+_HKDF_INFO = b"pyspark-livy connection info v1"
+PING = b"ping\n"
+# Exit status of a kernel stopped by the idle watchdog (the batch ends `dead`, visibly not a
+# normal shutdown, with the reason as the last log line).
+IDLE_EXIT = 3
+
+
+# -- the sealed connection report (shared with the provisioner) ----------------------------------
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _aead_key(shared_secret: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(shared_secret)
+
+
+def seal(payload: dict[str, Any], public_key_b64: str, aad: bytes) -> dict[str, Any]:
+    """Encrypt ``payload`` (JSON) for the holder of the X25519 private key of ``public_key_b64``."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    peer = X25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    ephemeral = X25519PrivateKey.generate()
+    nonce = os.urandom(12)
+    ct = AESGCM(_aead_key(ephemeral.exchange(peer))).encrypt(nonce, json.dumps(payload).encode(), aad)
+    return {"v": WIRE_VERSION, "epk": _b64(ephemeral.public_key().public_bytes_raw()),
+            "nonce": _b64(nonce), "ct": _b64(ct)}
+
+
+def open_sealed(message: dict[str, Any], private_key: Any, aad: bytes) -> dict[str, Any]:
+    """Decrypt a :func:`seal` message with an ``X25519PrivateKey``; raises on any tampering."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    if message.get("v") != WIRE_VERSION:
+        raise ValueError(f"unsupported connection report version {message.get('v')!r}")
+    epk = X25519PublicKey.from_public_bytes(base64.b64decode(message["epk"]))
+    key = _aead_key(private_key.exchange(epk))
+    plain = AESGCM(key).decrypt(base64.b64decode(message["nonce"]), base64.b64decode(message["ct"]), aad)
+    return json.loads(plain)
+
+
+# -- launcher ------------------------------------------------------------------------------------
+class _Log:
+    """Progress lines for the batch log, written to a duplicate of the original stdout: once the
+    kernel runs, ipykernel captures fd 1/2 and sends them to the notebook instead."""
+
+    def __init__(self) -> None:
+        self._fd = os.dup(1)
+
+    def __call__(self, message: str) -> None:
+        os.write(self._fd, f"pyspark-livy launcher: {message}\n".encode())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="pyspark-livy-launcher", description=__doc__.split("\n\n")[0])
+    p.add_argument("--kernel-id", required=True)
+    p.add_argument("--response-address", required=True, help="host:port of the provisioner")
+    p.add_argument("--public-key", required=True, help="the provisioner's X25519 public key (base64)")
+    p.add_argument("--idle-timeout", type=float, default=3600.0,
+                   help="exit when the Jupyter side is silent this long (seconds; 0 = never)")
+    p.add_argument("--ip", default="", help="bind address of the kernel ports on the driver host "
+                   "(default spark.driver.host, else all interfaces)")
+    p.add_argument("--advertise", default="", help="address the Jupyter side connects to "
+                   "(default the bind address, or this host's address when binding all interfaces)")
+    return p.parse_args(argv)
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--response-address must be host:port, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def _addresses(args: argparse.Namespace, spark: Any) -> tuple[str, str]:
+    bind = args.ip or spark.conf.get("spark.driver.host", "") or "0.0.0.0"
+    if bind not in ("0.0.0.0", "*"):
+        bind = socket.gethostbyname(bind)
+    advertise = args.advertise or (socket.gethostbyname(socket.getfqdn()) if bind in ("0.0.0.0", "*") else bind)
+    # Fail here, with a clear message, rather than deep inside zmq.
+    with socket.socket() as probe:
+        try:
+            probe.bind((bind if bind != "*" else "0.0.0.0", 0))
+        except OSError as exc:
+            raise OSError(f"cannot bind the kernel ports to {bind!r} on this driver host: {exc}") from exc
+    return bind, advertise
+
+
+def _write_connection_file(directory: str, ip: str, key: str) -> str:
+    """A 0600 connection file with ports 0: ipykernel binds free ports and fills them in."""
+    path = os.path.join(directory, "kernel.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"ip": ip, "transport": "tcp", "key": key, "signature_scheme": "hmac-sha256",
+                   "shell_port": 0, "iopub_port": 0, "stdin_port": 0, "control_port": 0,
+                   "hb_port": 0, "kernel_name": "pyspark-livy"}, f)
+    return path
+
+
+def _install_interrupt(kernel: Any, spark: Any) -> None:
+    """A message-mode interrupt makes ipykernel SIGINT this process; while a cell runs, also
+    cancel the Spark jobs it started (what the pyspark shell's own SIGINT handler does)."""
+    def on_sigint(signum: int, frame: Any) -> None:
+        threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
+        raise KeyboardInterrupt
+
+    def pre_handler_hook() -> None:
+        kernel.saved_sigint_handler = signal.signal(signal.SIGINT, on_sigint)
+
+    kernel.pre_handler_hook = pre_handler_hook
+
+
+class Watchdog(threading.Thread):
+    """Reads the provisioner's pings; stops the kernel after ``idle_timeout`` of silence."""
+
+    def __init__(self, sock: socket.socket, idle_timeout: float, on_idle: Any, log: _Log) -> None:
+        super().__init__(name="pyspark-livy-watchdog", daemon=True)
+        self.sock, self.idle_timeout, self.on_idle, self.log = sock, idle_timeout, on_idle, log
+        self.last_contact = time.monotonic()
+
+    def run(self) -> None:
+        self.sock.settimeout(min(5.0, self.idle_timeout))
+        connected = True
+        while True:
+            if connected:
+                try:
+                    data = self.sock.recv(4096)
+                    if data:
+                        self.last_contact = time.monotonic()
+                    else:
+                        connected = False
+                        self.log(f"the Jupyter side closed its connection; exiting in "
+                                 f"{self.idle_timeout:.0f}s unless it is the end of the batch")
+                except socket.timeout:
+                    pass
+                except OSError:
+                    connected = False
+            else:
+                time.sleep(1.0)
+            silent = time.monotonic() - self.last_contact
+            if silent >= self.idle_timeout:
+                self.log(f"no contact from the Jupyter side for {silent:.0f}s "
+                         f"(idle timeout {self.idle_timeout:.0f}s): stopping the kernel")
+                self.on_idle()
+                return
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = _Log()
+    response_host, response_port = _split_address(args.response_address)
+    log(f"kernel {args.kernel_id}: starting the Spark session")
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.getOrCreate()
+    bind, advertise = _addresses(args, spark)
+    key = secrets.token_hex(32)
+    workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the key
+    connection_file = _write_connection_file(workdir, bind, key)
+
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance(connection_file=connection_file)
+    app.initialize([])
+    app.shell.user_ns.update(spark=spark, sc=spark.sparkContext)
+    _install_interrupt(app.kernel, spark)
+    ports = {name: getattr(app, name) for name in
+             ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
+    report = {"kernel_id": args.kernel_id, "ip": advertise, "transport": "tcp", "key": key,
+              "signature_scheme": "hmac-sha256", "kernel_name": "pyspark-livy", **ports,
+              "host": socket.getfqdn(), "pid": os.getpid(),
+              "spark_app_id": spark.sparkContext.applicationId,
+              "spark_ui_url": spark.sparkContext.uiWebUrl}
+    sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
+    sock = socket.create_connection((response_host, response_port), timeout=30)
+    sock.sendall(json.dumps(sealed).encode() + b"\n")
+    log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}; connection info "
+        f"sent (encrypted) to {response_host}:{response_port}")
+
+    def stop_idle() -> None:
+        try:
+            spark.sparkContext.cancelAllJobs()
+            spark.stop()
+        finally:
+            Path(connection_file).unlink(missing_ok=True)
+            os._exit(IDLE_EXIT)
+
+    if args.idle_timeout > 0:
+        Watchdog(sock, args.idle_timeout, stop_idle, log).start()
+    try:
+        app.start()
+    finally:
+        log("kernel shut down; stopping the Spark session")
+        Path(connection_file).unlink(missing_ok=True)
+        sock.close()
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
