@@ -71,7 +71,8 @@ lab: up kernelspec
 	@token=$${JUPYTER_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')}; \
 	echo ""; echo "JupyterLab (kernel: PySpark on Livy): http://127.0.0.1:$(LAB_PORT)/lab?token=$$token"; echo ""; \
 	exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --IdentityProvider.token=$$token
+	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True \
+	  --IdentityProvider.token=$$token
 
 bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench

@@ -58,7 +58,9 @@ RUN set -eux; \
 # notebooks and Livy's batches run the very same files.
 COPY dagster_livy ./dagster_livy
 COPY spark_scripts ./spark_scripts
-RUN pip install --no-deps -e . && python -c 'import dagster_livy'
+# ...and the pyspark-livy kernelspec (the jupyter service's kernel runs as a Livy batch).
+RUN pip install --no-deps -e . && python -c 'import dagster_livy' \
+    && python -m dagster_livy.jupyter.kernelspec install
 
 COPY --from=spark-jars /opt/livy/spark-jars /opt/livy/spark-jars
 COPY livy/livyctl.py livy/docker-entrypoint.sh ./livy/

@@ -166,8 +166,8 @@ class Watchdog(threading.Thread):
                         self.last_contact = time.monotonic()
                     else:
                         connected = False
-                        self.log(f"the Jupyter side closed its connection; exiting in "
-                                 f"{self.idle_timeout:.0f}s unless it is the end of the batch")
+                        self.log("the Jupyter side closed its connection; the kernel stops "
+                                 f"after {self.idle_timeout:.0f}s without contact")
                 except socket.timeout:
                     pass
                 except OSError:

@@ -31,7 +31,8 @@ from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
-    LivyBatchFailedError, LivyConnectionError, LivyError, LivyNotFoundError, LivyTimeoutError,
+    LivyBatchFailedError, LivyConnectionError, LivyError, LivyHTTPError, LivyNotFoundError,
+    LivyTimeoutError,
 )
 from dagster_livy.jupyter import launcher
 from dagster_livy.jupyter.settings import KernelSettings
@@ -43,6 +44,7 @@ from dagster_livy.redact import redact_conf
 
 POLL_CACHE_S = 0.5  # KernelManager polls every 0.1s while waiting for a shutdown
 LOG_TAIL_LINES = 60
+PROGRESS_EVERY_S = 10.0  # a start-up log line at least this often, so a slow start is not silence
 _EXIT_CODES = {LivyState.SUCCESS: 0, LivyState.DEAD: 1, LivyState.ERROR: 1,
                LivyState.KILLED: -signal.SIGKILL}
 
@@ -88,6 +90,7 @@ class LivyProvisioner(KernelProvisionerBase):
         self._client: LivyClient | None = None
         self._exit_code: int | None = None
         self._polled: tuple[float, int | None] | None = None
+        self._last_state: LivyState | None = None
         self._conn: socket.socket | None = None
         self._stop_pings = threading.Event()
         self._env: dict[str, str] = dict(os.environ)
@@ -139,7 +142,14 @@ class LivyProvisioner(KernelProvisionerBase):
             body = self._batch_body(s, public_key, response)
             self.log.info(f"pyspark-livy: submitting batch {self.batch_name} to {s.livy_url} "
                           f"(conf {redact_conf(body.get('conf', {}))}, response socket {response})")
-            batch = await asyncio.to_thread(self._client.submit_batch, body)
+            try:
+                batch = await asyncio.to_thread(self._client.submit_batch, body)
+            except LivyHTTPError as exc:
+                if exc.status_code == 400 and any(
+                        m in str(exc) for m in ("cannot be added to user sessions", "whitelist", "absolute")):
+                    exc.add_note(f"Livy may not read {s.staging_uri}: set LIVY_STAGING_DIR to a dir in "
+                                 "livy.file.local-dir-whitelist (LIVY_STAGING_URI: how Livy names it).")
+                raise
             self.batch_id = batch.id
             self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) {batch.raw_state}")
             self._conn, report = await self._await_report(listener, private_key, s, batch.state)
@@ -168,6 +178,7 @@ class LivyProvisioner(KernelProvisionerBase):
         loop = asyncio.get_running_loop()
         started = loop.time()
         next_poll = started + 1.0
+        next_note = started + PROGRESS_EVERY_S
         listener.setblocking(False)
         while True:
             try:
@@ -186,10 +197,10 @@ class LivyProvisioner(KernelProvisionerBase):
             if now >= next_poll:
                 next_poll = now + 1.0
                 batch = await asyncio.to_thread(self._client.get_batch, self.batch_name)
-                if batch.state is not state:
-                    state = batch.state
+                if batch.state is not state or now >= next_note:
+                    state, next_note = batch.state, now + PROGRESS_EVERY_S
                     self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) "
-                                  f"{batch.raw_state} after {now - started:.0f}s")
+                                  f"{batch.raw_state} after {now - started:.0f}s, waiting for the kernel")
                 if state.is_terminal:
                     self._exit_code = _EXIT_CODES.get(state, 1)
                     tail = await asyncio.to_thread(self._log_tail)
@@ -239,6 +250,7 @@ class LivyProvisioner(KernelProvisionerBase):
             return None
         code = _EXIT_CODES.get(state) if state.is_terminal else None
         self._polled = (now, code)
+        self._last_state = state
         if code is not None:
             self._exit_code = code
         return code
@@ -275,7 +287,8 @@ class LivyProvisioner(KernelProvisionerBase):
             return
         try:
             await asyncio.to_thread(self._client.delete_batch, self.batch_name)
-            self.log.info(f"pyspark-livy: deleted batch {self.batch_name} (id {self.batch_id})")
+            last = f", last state {self._last_state.value}" if self._last_state else ""
+            self.log.info(f"pyspark-livy: deleted batch {self.batch_name} (id {self.batch_id}{last})")
         except LivyError as exc:
             self.log.error(f"pyspark-livy: could not delete batch {self.batch_name}: {exc}")
             return
