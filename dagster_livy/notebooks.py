@@ -351,7 +351,7 @@ def notebook_asset(
         params = {"run_date": date, **dict(parameters(date) if parameters else {})}
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         out = Path(output_dir()).resolve() / asset_key.to_python_identifier() / date / (
-            f"{notebook.stem}-{stamp}-{context.run_id[:8]}.ipynb")
+            f"{notebook.stem}-{stamp}-{context.run.run_id[:8]}.ipynb")
         context.log.info(f"running {notebook} on kernel {kernel_name} with {params}; output {out}")
         timeout = cell_timeout_s() if callable(cell_timeout_s) else cell_timeout_s
         run = run_notebook(notebook, out, params, kernel_name=kernel_name, cell_timeout_s=timeout,

@@ -209,3 +209,41 @@ def test_cell_timeout_fails_the_asset_and_deletes_the_batch(lakehouse, livy_stac
     assert md["ename"] == "CellTimeoutError" and "5s" in md["evalue"]
     assert "CellTimeoutError: cell did not finish within 5s" in "\n".join(errors_in(Path(md["executed_notebook"])))
     assert kernel_batches(livy_stack.url) == []
+
+
+def test_terminated_run_leaves_no_kernel_batch(lakehouse, livy_stack, tmp_path):
+    """SIGTERM to the run worker mid-cell (how run launchers terminate a run): the kernel's batch
+    is deleted, by the kernel's shutdown or by the asset's finally."""
+    import signal
+    import time
+
+    nb = _scratch_notebook(tmp_path / "sleeping.ipynb", "import time\ntime.sleep(600)")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TERMINATION_NOTEBOOK": str(nb),
+           "NOTEBOOK_OUTPUT_DIR": str(tmp_path / "out"), "PYTHONPATH": str(REPO)}
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log_file:  # a file, not a pipe: a full pipe would stall the run
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "job", "execute", "-m", "tests.notebooks.termination_job",
+             "-j", "sleeping_notebook_job", "--tags", json.dumps({"dagster/partition": D1})],
+            env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 180
+            while "cell 4/5 (#3) started: import time" not in log_path.read_text():
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.5)
+            started = kernel_batches(livy_stack.url)
+            assert len(started) == 1, started
+            proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while kernel_batches(livy_stack.url):
+                assert time.monotonic() < deadline, f"kernel batch still listed: {kernel_batches(livy_stack.url)}"
+                time.sleep(0.5)
+            proc.wait(timeout=60)  # the run worker records the interrupted step, then exits
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=60)
+    runs = dg.DagsterInstance.from_config(str(home)).get_runs()
+    assert len(runs) == 1 and runs[0].status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
