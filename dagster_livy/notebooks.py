@@ -19,9 +19,11 @@ runs in JupyterLab). Papermill's engine API gives the per-cell hooks and the ker
 """
 
 
+import logging
 import os
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -176,6 +178,31 @@ class _Progress:
             self.log(f"{self._name(cell_index)} done in {took:.1f}s")
 
 
+class _ForwardHandler(logging.Handler):
+    def __init__(self, log: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.forward = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.forward(record.getMessage())
+
+
+class _Client(PapermillNotebookClient):
+    """Gives the kernel manager (and so its provisioner) a logger that forwards to `log`: the
+    pyspark-livy start-up progress (batch submitted, id, state) reaches the Dagster run log."""
+
+    forward_log: Callable[[str], None] | None = None
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.forward_log is not None:
+            logger = logging.getLogger(f"{__name__}.kernel.{uuid.uuid4().hex[:8]}")
+            logger.propagate, logger.level = False, logging.INFO
+            logger.addHandler(_ForwardHandler(self.forward_log))
+            km.log = logger
+        return km
+
+
 class LivyPapermillEngine(NBClientEngine):
     """papermill's nbclient engine plus per-cell progress hooks and a kernel environment.
 
@@ -189,10 +216,11 @@ class LivyPapermillEngine(NBClientEngine):
                                  notebook_run: NotebookRun | None = None, log=None, kernel_env=None,
                                  **kwargs):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        client = PapermillNotebookClient(nb_man, **merge_kwargs(
+        client = _Client(nb_man, **merge_kwargs(
             kwargs, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
             log=pm.log.logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file))
         progress = _Progress(notebook_run or NotebookRun(Path("?"), Path("?")), log or (lambda _: None), client)
+        client.forward_log = log
         client.on_notebook_start = progress.on_notebook_start
         client.on_cell_start = progress.on_cell_start
         client.on_cell_executed = progress.on_cell_executed
@@ -287,9 +315,13 @@ def run_notebook(input_path: Path, output_ipynb: Path, parameters: Mapping[str, 
         run.duration_s = round(time.monotonic() - began, 3)
         try:
             delete_kernel_batch(run.batch, log)
-        finally:
-            if output_ipynb.exists():
+        except LivyError as exc:  # never mask the notebook's own outcome; say what may be left
+            log(f"could not check/delete the kernel's batch {run.batch.name}: {exc}")
+        if output_ipynb.exists():
+            try:
                 run.output_html = to_html(output_ipynb, html_exclude_input)
+            except Exception as exc:  # noqa: BLE001 - the .ipynb is kept either way
+                log(f"could not convert {output_ipynb} to HTML: {exc}")
     return run
 
 
