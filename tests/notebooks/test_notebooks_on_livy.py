@@ -161,8 +161,7 @@ def test_report_runs_with_papermill_cli(notebook_gold, livy_stack, tmp_path):
 def _scratch_notebook(path: Path, body: str) -> Path:
     params = nbformat.v4.new_code_cell('run_date = "2000-01-01"')
     params.metadata["tags"] = ["parameters"]
-    cells = [params, nbformat.v4.new_code_cell("n = spark.range(3).count()\nprint('rows', n)"),
-             nbformat.v4.new_code_cell(body), nbformat.v4.new_code_cell("print('never')")]
+    cells = [params, nbformat.v4.new_code_cell(body), nbformat.v4.new_code_cell("print('never')")]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "pyspark-livy", "display_name": "PySpark on Livy", "language": "python"}
     nbformat.write(nb, path)
@@ -179,7 +178,9 @@ def _failure(result):
 
 
 def test_failing_cell_fails_the_asset_with_that_cells_error(lakehouse, livy_stack, tmp_path):
-    nb = _scratch_notebook(tmp_path / "failing.ipynb", 'raise ValueError(f"no data for {run_date}")')
+    nb = _scratch_notebook(tmp_path / "failing.ipynb",
+                           'assert spark.range(3).count() == 3  # on the batch\'s Spark\n'
+                           'raise ValueError(f"no data for {run_date}")')
     asset = notebook_asset(nb, key="failing_notebook", partitions_def=DAILY,
                            output_dir=lambda: tmp_path / "out")
     instance = dg.DagsterInstance.ephemeral()
@@ -230,7 +231,7 @@ def test_terminated_run_leaves_no_kernel_batch(lakehouse, livy_stack, tmp_path):
             env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 180
-            while "cell 4/5 (#3) started: import time" not in log_path.read_text():
+            while "cell 3/4 (#2) started: import time" not in log_path.read_text():
                 assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
                 time.sleep(0.5)
             started = kernel_batches(livy_stack.url)
