@@ -42,3 +42,14 @@ def test_prototypes_build_and_write_through_the_pipeline_stages(name: str):
     for call in ("pipeline.load_inputs(", "pipeline.build(", "pipeline.write_and_check("):
         assert call in source, f"{name}.ipynb does not call {call}..."
     assert ".writeTo(" not in source and "io.write" not in source, "write through write_and_check only"
+
+
+def test_each_gold_script_is_main_gold_of_its_table():
+    """What the parity test's one-driver runner (gold_scripts_in_one_driver.py) relies on."""
+    scripts = {"batch_customer_analytics.py": "CUSTOMER_ANALYTICS", "batch_sales_summary.py": "SALES_SUMMARY",
+               "product_performance_analytics.py": "PRODUCT_PERFORMANCE"}
+    for script, const in scripts.items():
+        source = (REPO / "spark_scripts" / script).read_text()
+        main = source[source.index('if __name__ == "__main__":'):].split()
+        assert main == ['if', '__name__', '==', '"__main__":', f"main_gold({const})"], (script, main)
+        assert f"from lakehouse_jobs.contract import {const}" in source

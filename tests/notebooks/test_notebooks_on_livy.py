@@ -29,11 +29,7 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.integration
 D0, D1 = "2026-02-28", "2026-03-01"  # silver for both; notebooks build D1 (D0 = the day before)
 KERNEL_PREFIX = "pyspark-livy--"
-SCRIPTS = {
-    "gold.daily_customer_analytics": "batch_customer_analytics.py",
-    "gold.daily_sales_summary": "batch_sales_summary.py",
-    "gold.product_performance_analytics": "product_performance_analytics.py",
-}
+GOLD = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
 
 
@@ -94,7 +90,7 @@ def notebook_gold(lakehouse, livy_stack, tmp_path_factory):
     """The three prototypes through the papermill CLI for D1: {table: (process, output, rows, snapshot)}."""
     out_dir = tmp_path_factory.mktemp("executed")
     runs = {}
-    for table in SCRIPTS:
+    for table in GOLD:
         proc, out = papermill_cli(table.split(".")[1], out_dir)
         rows = gold_rows(lakehouse, table, D1) if proc.returncode == 0 else []
         runs[table] = (proc, out, rows, snapshot_id(lakehouse, table) if rows else None,
@@ -102,9 +98,22 @@ def notebook_gold(lakehouse, livy_stack, tmp_path_factory):
     return runs
 
 
-@pytest.mark.parametrize("table", list(SCRIPTS))
+@pytest.fixture(scope="module")
+def script_gold(notebook_gold, lakehouse, livy_stack):
+    """The batch scripts' entry point rewrites the same D1 partitions after the notebooks:
+    {table: (rows, snapshot)}."""
+    settings = LakehouseSettings.from_env()
+    body = build_batch_body(livy_stack.stage(Path(__file__).with_name("gold_scripts_in_one_driver.py")),
+                            name=f"parity-scripts-{dt.datetime.now():%H%M%S%f}", args=[D1],
+                            py_files=[package_zip(settings.staging_dir).as_uri()])
+    with LivyClient(livy_stack.url) as client:
+        BatchRunner(client).run(body)
+    return {t: (gold_rows(lakehouse, t, D1), snapshot_id(lakehouse, t)) for t in GOLD}
+
+
+@pytest.mark.parametrize("table", list(GOLD))
 def test_prototype_runs_with_papermill_cli_and_writes_the_rows_its_script_writes(
-        table, notebook_gold, lakehouse, livy_stack):
+        table, notebook_gold, script_gold):
     proc, out, rows, nb_snapshot, leftover = notebook_gold[table]
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert not errors_in(out)
@@ -114,15 +123,10 @@ def test_prototype_runs_with_papermill_cli_and_writes_the_rows_its_script_writes
     text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert f"GOLD {table} dates={D1}..{D1}" in text and "failed=" not in text
 
-    # The batch script rewrites the same partition; the rows must be identical.
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(settings.script(SCRIPTS[table]), name=f"parity-{table.split('.')[1]}-"
-                            f"{dt.datetime.now():%H%M%S%f}", args=["--date", D1],
-                            py_files=[package_zip(settings.staging_dir).as_uri()])
-    with LivyClient(livy_stack.url) as client:
-        BatchRunner(client).run(body)
-    assert snapshot_id(lakehouse, table) != nb_snapshot, "the script did not commit a new snapshot"
-    assert gold_rows(lakehouse, table, D1) == rows
+    # The batch scripts' code rewrote the same partition afterwards; the rows must be identical.
+    script_rows, script_snapshot = script_gold[table]
+    assert script_snapshot != nb_snapshot, "the script did not commit a new snapshot"
+    assert script_rows == rows
 
 
 def test_report_notebook_asset_keeps_the_executed_notebook_with_batch_links(
