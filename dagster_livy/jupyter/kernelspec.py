@@ -26,6 +26,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ship_packages": ["lakehouse_jobs"],
     "idle_timeout_s": 3600.0,
     "start_timeout_s": 300.0,
+    "transport_encryption": "auto",
 }
 
 
@@ -41,6 +42,8 @@ def kernelspec(config: dict[str, Any] | None = None) -> dict[str, Any]:
         "env": {},
         "metadata": {
             "debugger": False,
+            # The launcher provisions CurveZMQ keys itself (transport_encryption in the config).
+            "supported_encryption": ["curve"],
             "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME, "config": cfg},
         },
     }

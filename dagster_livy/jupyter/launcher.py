@@ -97,6 +97,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="exit when the Jupyter side is silent this long (seconds; 0 = never)")
     p.add_argument("--ip", default="", help="bind address of the kernel ports on the driver host "
                    "(default spark.driver.host, else all interfaces)")
+    p.add_argument("--curve", choices=("auto", "required", "disabled"), default="disabled",
+                   help="CurveZMQ encryption of the kernel's channels (key pair made here, sent sealed)")
+    p.add_argument("--cwd", default="", help="working directory for the kernel, if it exists on "
+                   "this host (the notebook's directory when the driver runs on the Jupyter machine)")
     p.add_argument("--advertise", default="", help="address the Jupyter side connects to "
                    "(default the bind address, or this host's address when binding all interfaces)")
     return p.parse_args(argv)
@@ -123,14 +127,28 @@ def _addresses(args: argparse.Namespace, spark: Any) -> tuple[str, str]:
     return bind, advertise
 
 
-def _write_connection_file(directory: str, ip: str, key: str) -> str:
+def _curve_keys(policy: str, log: _Log) -> dict[str, str]:
+    """A CurveZMQ key pair for the kernel's sockets, if asked for and this pyzmq supports it."""
+    if policy == "disabled":
+        return {}
+    import zmq
+    if not zmq.has("curve"):
+        if policy == "required":
+            raise RuntimeError("--curve required, but this driver's pyzmq has no CurveZMQ (libsodium)")
+        log("this driver's pyzmq has no CurveZMQ: the kernel's channels are not encrypted")
+        return {}
+    public, secret = zmq.curve_keypair()
+    return {"curve_publickey": public.decode("ascii"), "curve_secretkey": secret.decode("ascii")}
+
+
+def _write_connection_file(directory: str, ip: str, key: str, curve: dict[str, str]) -> str:
     """A 0600 connection file with ports 0: ipykernel binds free ports and fills them in."""
     path = os.path.join(directory, "kernel.json")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"ip": ip, "transport": "tcp", "key": key, "signature_scheme": "hmac-sha256",
                    "shell_port": 0, "iopub_port": 0, "stdin_port": 0, "control_port": 0,
-                   "hb_port": 0, "kernel_name": "pyspark-livy"}, f)
+                   "hb_port": 0, "kernel_name": "pyspark-livy", **curve}, f)
     return path
 
 
@@ -190,9 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
     spark = SparkSession.builder.getOrCreate()
     bind, advertise = _addresses(args, spark)
+    if args.cwd:
+        if os.path.isdir(args.cwd):
+            os.chdir(args.cwd)
+        else:
+            log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
     key = secrets.token_hex(32)
     workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the key
-    connection_file = _write_connection_file(workdir, bind, key)
+    curve = _curve_keys(args.curve, log)
+    connection_file = _write_connection_file(workdir, bind, key, curve)
 
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance(connection_file=connection_file)
@@ -202,15 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     ports = {name: getattr(app, name) for name in
              ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
     report = {"kernel_id": args.kernel_id, "ip": advertise, "transport": "tcp", "key": key,
-              "signature_scheme": "hmac-sha256", "kernel_name": "pyspark-livy", **ports,
+              "signature_scheme": "hmac-sha256", "kernel_name": "pyspark-livy", **ports, **curve,
               "host": socket.getfqdn(), "pid": os.getpid(),
               "spark_app_id": spark.sparkContext.applicationId,
               "spark_ui_url": spark.sparkContext.uiWebUrl}
     sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
-    sock = socket.create_connection((response_host, response_port), timeout=30)
+    try:
+        sock = socket.create_connection((response_host, response_port), timeout=30)
+    except OSError as exc:
+        raise OSError(f"cannot reach the Jupyter side at {response_host}:{response_port} from this driver "
+                      f"host ({exc}); set LIVY_KERNEL_RESPONSE_HOST to an address it can reach") from exc
     sock.sendall(json.dumps(sealed).encode() + b"\n")
-    log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}; connection info "
-        f"sent (encrypted) to {response_host}:{response_port}")
+    log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}"
+        f"{' with CurveZMQ' if curve else ''}; connection info sent (encrypted) to "
+        f"{response_host}:{response_port}")
 
     def stop_idle() -> None:
         try:

@@ -31,10 +31,10 @@ from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
-    LivyBatchFailedError, LivyConnectionError, LivyError, LivyHTTPError, LivyNotFoundError,
-    LivyTimeoutError,
+    LivyBatchFailedError, LivyConfigError, LivyConnectionError, LivyError, LivyHTTPError,
+    LivyNotFoundError, LivyTimeoutError,
 )
-from dagster_livy.jupyter import launcher
+from dagster_livy.jupyter import KERNEL_NAME, launcher
 from dagster_livy.jupyter.settings import KernelSettings
 from dagster_livy.logs import strip_framing
 from dagster_livy.models import LivyState
@@ -78,6 +78,9 @@ class LivyProvisioner(KernelProvisionerBase):
     kernel_ip = Unicode("", config=True, help="Bind address of the kernel ports on the driver host.")
     response_host = Unicode("", config=True, help="Address the driver connects back to.")
     response_port = Int(0, config=True, help="Port of the response socket (0 = any free port).")
+    transport_encryption = Unicode("auto", config=True, help="CurveZMQ encryption of the kernel's "
+                                   "channels: auto (when both sides support it), required, disabled.")
+    batch_tag = Unicode("", config=True, help="Put into the batch name (pyspark-livy--<tag>--...).")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -111,7 +114,7 @@ class LivyProvisioner(KernelProvisionerBase):
         names = {f.name for f in fields(KernelSettings)} & set(self.trait_names())
         return KernelSettings.resolve({n: getattr(self, n) for n in names}, self._env)
 
-    def _batch_body(self, s: KernelSettings, public_key: str, response: str) -> dict[str, Any]:
+    def _batch_body(self, s: KernelSettings, public_key: str, response: str, cwd: str | None) -> dict[str, Any]:
         launcher_path = stage_file(s.staging_dir, Path(launcher.__file__), "pyspark-livy-launcher")
         shipped = [package_zip(s.staging_dir, package_dir(name)) for name in s.ship_packages]
         uri = lambda p: f"{s.staging_uri}/{p.name}"  # noqa: E731
@@ -119,12 +122,27 @@ class LivyProvisioner(KernelProvisionerBase):
                 "--public-key", public_key, "--idle-timeout", str(s.idle_timeout_s)]
         if s.kernel_ip:
             args += ["--ip", s.kernel_ip]
+        args += ["--curve", self._curve_policy(s)]
+        if cwd:  # Jupyter passes the notebook's directory; used when the driver host has it
+            args += ["--cwd", os.path.abspath(cwd)]
         return build_batch_body(
             uri(launcher_path), name=self.batch_name, args=args, conf=s.conf,
             py_files=[*(uri(z) for z in shipped), *s.py_files], driver_memory=s.driver_memory,
             driver_cores=s.driver_cores, executor_memory=s.executor_memory,
             executor_cores=s.executor_cores, num_executors=s.num_executors, queue=s.queue,
             proxy_user=s.proxy_user)
+
+    @staticmethod
+    def _curve_policy(s: KernelSettings) -> str:
+        """The launcher's --curve: this side's pyzmq must support CurveZMQ too."""
+        import zmq
+
+        if s.transport_encryption != "disabled" and not zmq.has("curve"):
+            if s.transport_encryption == "required":
+                raise LivyConfigError("transport_encryption=required, but this side's pyzmq has no "
+                                      "CurveZMQ (libzmq without libsodium)")
+            return "disabled"
+        return s.transport_encryption
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict[str, Any]:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -137,9 +155,10 @@ class LivyProvisioner(KernelProvisionerBase):
         bind_host, advertised = s.response_address()
         listener = socket.create_server((bind_host, s.response_port))
         response = f"{advertised}:{listener.getsockname()[1]}"
-        self.batch_name = batch_name(["pyspark-livy", self.kernel_id[:8]], uuid.uuid4().hex)
+        # pyspark-livy--[<tag>--]<kernel id prefix>--<random>: unique per start (restarts too).
+        self.batch_name = batch_name([KERNEL_NAME, s.batch_tag, self.kernel_id[:8]], uuid.uuid4().hex)
         try:
-            body = self._batch_body(s, public_key, response)
+            body = self._batch_body(s, public_key, response, kwargs.get("cwd"))
             self.log.info(f"pyspark-livy: submitting batch {self.batch_name} to {s.livy_url} "
                           f"(conf {redact_conf(body.get('conf', {}))}, response socket {response})")
             try:
@@ -153,6 +172,7 @@ class LivyProvisioner(KernelProvisionerBase):
             self.batch_id = batch.id
             self.log.info(f"pyspark-livy: batch {self.batch_name} (id {batch.id}) {batch.raw_state}")
             self._conn, report = await self._await_report(listener, private_key, s, batch.state)
+            await asyncio.to_thread(self._check_reachable, report)
         except BaseException:
             await self._delete_batch()
             self._exit_code = self._exit_code if self._exit_code is not None else 1
@@ -162,12 +182,18 @@ class LivyProvisioner(KernelProvisionerBase):
         self.log.info(
             f"pyspark-livy: kernel ready in batch {self.batch_name} (id {self.batch_id}) on "
             f"{report.get('host')} {report['ip']}; Spark app {report.get('spark_app_id')}, "
-            f"UI {report.get('spark_ui_url')}")
+            f"UI {report.get('spark_ui_url')}; channels "
+            + ("CurveZMQ-encrypted" if report.get("curve_publickey") else "NOT encrypted"))
         threading.Thread(target=self._ping, args=(self._conn, s.ping_interval_s, self._stop_pings),
                          name=f"pyspark-livy-ping-{self.kernel_id[:8]}", daemon=True).start()
         info = {k: report[k] for k in ("ip", "transport", "shell_port", "iopub_port", "stdin_port",
                                        "control_port", "hb_port", "signature_scheme", "kernel_name")}
         info["key"] = report["key"].encode()
+        if report.get("curve_publickey") and report.get("curve_secretkey"):
+            # CurveZMQ: the kernel's key pair, used by every client socket (jupyter_client >= 8.10).
+            # str, as KernelManager.get_connection_info() gives them (it compares the two).
+            info["curve_publickey"] = report["curve_publickey"]
+            info["curve_secretkey"] = report["curve_secretkey"]
         self.connection_info = info
         return info
 
@@ -217,6 +243,19 @@ class LivyProvisioner(KernelProvisionerBase):
                     waited_s=now - started, last_state=state.value, batch_id=self.batch_id,
                     batch_name=self.batch_name)
             await asyncio.sleep(0.1)
+
+    def _check_reachable(self, report: dict[str, Any]) -> None:
+        """Fail the start clearly when this side cannot reach the kernel's ports on the driver
+        host (else the kernel would look started and every cell would hang)."""
+        address = (report["ip"], report["hb_port"])
+        try:
+            socket.create_connection(address, timeout=10).close()
+        except OSError as exc:
+            raise LivyError(
+                f"pyspark-livy kernel in batch {self.batch_name} listens on {report['ip']} (host "
+                f"{report.get('host')}), but this side cannot connect to {address[0]}:{address[1]}: {exc}. "
+                "Set LIVY_KERNEL_IP to an address of the driver host reachable from here.",
+                batch_id=self.batch_id, batch_name=self.batch_name) from exc
 
     def _log_tail(self) -> list[str]:
         try:

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from dagster_livy.env import livy_url, staging_dir
 from dagster_livy.errors import LivyConfigError
 
+ENCRYPTION_POLICIES = ("auto", "required", "disabled")
 # variable -> (field, parser)
 _ENV_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {}
 
@@ -46,6 +47,13 @@ def _port(var: str, raw: str) -> int:
 
 def _str(var: str, raw: str) -> str:
     return raw.strip()
+
+
+def _encryption(var: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ENCRYPTION_POLICIES:
+        raise LivyConfigError(f"{var} must be one of {', '.join(ENCRYPTION_POLICIES)}, got {raw!r}")
+    return value
 
 
 def _list(var: str, raw: str) -> list[str]:
@@ -78,6 +86,8 @@ for _var, _spec in {
     "LIVY_KERNEL_IP": ("kernel_ip", _str),
     "LIVY_KERNEL_RESPONSE_HOST": ("response_host", _str),
     "LIVY_KERNEL_RESPONSE_PORT": ("response_port", _port),
+    "LIVY_KERNEL_BATCH_TAG": ("batch_tag", _str),
+    "LIVY_KERNEL_TRANSPORT_ENCRYPTION": ("transport_encryption", _encryption),
 }.items():
     _ENV_FIELDS[_var] = _spec
 
@@ -105,6 +115,9 @@ class KernelSettings:
     kernel_ip: str = ""
     response_host: str = ""
     response_port: int = 0
+    # CurveZMQ on the kernel's channels: auto = when both sides' pyzmq has it; required; disabled.
+    transport_encryption: str = "auto"
+    batch_tag: str = ""  # put into the batch name, so a caller (a notebook asset) can find its kernel's batch
 
     @classmethod
     def resolve(cls, config: Mapping[str, Any], env: Mapping[str, str]) -> KernelSettings:
@@ -128,6 +141,7 @@ class KernelSettings:
                 value = [*base.py_files, *value]
             overrides[name] = value
         settings = replace(base, **overrides)
+        _encryption("transport_encryption", settings.transport_encryption)
         if settings.ping_interval_s <= 0:
             raise LivyConfigError("ping_interval_s (LIVY_KERNEL_PING_INTERVAL_S) must be > 0")
         if 0 < settings.idle_timeout_s < 2 * settings.ping_interval_s:

@@ -38,10 +38,14 @@ def livy(livy_stack):
         yield client
 
 
+def kernel_batches(livy: LivyClient) -> list[Batch]:
+    """Kernel batches Livy still knows (running or retained after their end)."""
+    return [b for b in livy.list_batches(size=1000) if (b.name or "").startswith(BATCH_PREFIX)]
+
+
 def live_kernel_batches(livy: LivyClient) -> list[Batch]:
     """Kernel batches Livy still runs (not ended)."""
-    return [b for b in livy.list_batches(size=1000)
-            if (b.name or "").startswith(BATCH_PREFIX) and not b.state.is_terminal]
+    return [b for b in kernel_batches(livy) if not b.state.is_terminal]
 
 
 def new_kernel_manager() -> KernelManager:

@@ -39,9 +39,9 @@ def _interrupt_running_cell(km, kc, code: str, settle_s: float) -> dict:
             return reply["content"]
 
 
-def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack):
+def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
     km = new_kernel_manager()
-    km.start_kernel()
+    km.start_kernel(cwd=str(tmp_path))  # what Jupyter passes: the notebook's directory
     second = None
     try:
         first = km.provisioner.batch_name
@@ -57,15 +57,21 @@ def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack):
         reply, text = execute(kc, "import lakehouse_jobs\nprint(sc.master, lakehouse_jobs.__file__)")
         master, path = text.split()
         assert master == "local[*]" and ".zip" in path, text
+        # The driver runs on this machine, so the kernel works in the notebook's directory.
+        reply, text = execute(kc, "import os; print(os.getcwd())")
+        assert text.strip() == str(tmp_path)
 
-        # The HMAC key never reaches Livy: not in the batch log, not in the server log.
-        key = km.session.key.decode()
-        assert len(key) >= 32
+        # The HMAC key and the CurveZMQ secret never reach Livy: not in the batch log, not in the
+        # server log. The channels are encrypted (ipykernel would warn about plain TCP otherwise).
+        key, curve_secret = km.session.key.decode(), km.curve_secretkey.decode()
+        assert len(key) >= 32 and len(curve_secret) == 40
         batch_log = "\n".join(strip_framing(livy.get_batch_log(first, size=-1).lines))
-        assert "connection info sent (encrypted)" in batch_log  # we read the right log
-        assert key not in batch_log
+        assert "with CurveZMQ; connection info sent (encrypted)" in batch_log  # we read the right log
+        assert "without encryption" not in batch_log
         server_log = livy_stack.server_log.read_text(errors="replace")
-        assert first in server_log and key not in server_log
+        assert first in server_log
+        for secret in (key, curve_secret):
+            assert secret not in batch_log and secret not in server_log
 
         interrupted = _interrupt_running_cell(km, kc, "import time\ntime.sleep(600)", 1.0)
         assert interrupted["status"] == "error" and interrupted["ename"] == "KeyboardInterrupt"
@@ -130,8 +136,9 @@ time.sleep(3600)
 
 
 def test_kernel_exits_after_idle_timeout_when_jupyter_side_dies(kernel_env, livy, tmp_path):
-    idle_s = 12
-    env = {**kernel_env, "LIVY_KERNEL_IDLE_TIMEOUT_S": str(idle_s), "LIVY_KERNEL_PING_INTERVAL_S": "2"}
+    idle_s = 8
+    env = {**kernel_env, "LIVY_KERNEL_IDLE_TIMEOUT_S": str(idle_s), "LIVY_KERNEL_PING_INTERVAL_S": "2",
+           "LIVY_KERNEL_BATCH_TAG": "orphan"}
     script = tmp_path / "orphan.py"
     script.write_text(ORPHAN)
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
@@ -139,6 +146,7 @@ def test_kernel_exits_after_idle_timeout_when_jupyter_side_dies(kernel_env, livy
     name = None
     try:
         name = json.loads(proc.stdout.readline())["batch"]
+        assert name.startswith("pyspark-livy--orphan--")  # the caller's tag finds the batch
         # While the Jupyter side lives, its pings keep the kernel alive past the idle timeout.
         time.sleep(idle_s + 4)
         assert livy.find_batch_by_name(name).state.value == "running"

@@ -43,13 +43,13 @@ def test_settings_env_overrides_kernelspec_config(tmp_path):
     env = {"LIVY_URL": "http://livy:8998/", "LIVY_STAGING_DIR": str(tmp_path),
            "LIVY_KERNEL_CONF": '{"spark.b": "3"}', "LIVY_KERNEL_DRIVER_MEMORY": "2g",
            "LIVY_KERNEL_PY_FILES": "file:///y.zip", "LIVY_KERNEL_IDLE_TIMEOUT_S": "60",
-           "LIVY_KERNEL_EXECUTOR_CORES": "2"}
+           "LIVY_KERNEL_EXECUTOR_CORES": "2", "LIVY_KERNEL_BATCH_TAG": "report--2025-01-02"}
     s = KernelSettings.resolve(config, env)
     assert s.livy_url == "http://livy:8998"
     assert s.conf == {"spark.a": "1", "spark.b": "3"}
     assert s.driver_memory == "2g" and s.executor_cores == 2
     assert s.py_files == ["file:///x.zip", "file:///y.zip"]
-    assert s.idle_timeout_s == 60.0
+    assert s.idle_timeout_s == 60.0 and s.batch_tag == "report--2025-01-02"
     assert s.staging_uri == tmp_path.as_uri()
     assert KernelSettings.resolve({}, {**env, "LIVY_STAGING_URI": "hdfs:///stage/"}).staging_uri == "hdfs:///stage"
 
@@ -57,6 +57,7 @@ def test_settings_env_overrides_kernelspec_config(tmp_path):
 @pytest.mark.parametrize("var, value", [
     ("LIVY_KERNEL_CONF", "not json"), ("LIVY_KERNEL_CONF", "[1]"), ("LIVY_KERNEL_DRIVER_CORES", "two"),
     ("LIVY_KERNEL_IDLE_TIMEOUT_S", "-1"), ("LIVY_KERNEL_RESPONSE_PORT", "70000"),
+    ("LIVY_KERNEL_TRANSPORT_ENCRYPTION", "yes"),
 ])
 def test_bad_environment_values_name_the_variable(var, value):
     with pytest.raises(LivyConfigError, match=var):
@@ -108,3 +109,22 @@ def test_old_packaging_import_still_builds_the_same_zip(tmp_path):
     from dagster_livy.lakehouse.packaging import PACKAGE_DIR, package_zip
     assert package_zip(tmp_path) == packaging.package_zip(tmp_path, packaging.package_dir("lakehouse_jobs"))
     assert Path(packaging.package_dir("lakehouse_jobs")).resolve() == PACKAGE_DIR.resolve()
+
+
+def test_start_fails_clearly_when_the_kernel_ports_are_unreachable():
+    import socket
+
+    from jupyter_client.kernelspec import KernelSpec
+
+    from dagster_livy.errors import LivyError
+    from dagster_livy.jupyter.provisioner import LivyProvisioner
+
+    with socket.socket() as s:  # a port nothing listens on: connecting is refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prov = LivyProvisioner(kernel_id="k1", kernel_spec=KernelSpec(**kernelspec()))
+    prov.batch_name = "pyspark-livy--k1--x"
+    with pytest.raises(LivyError, match=f"cannot connect to 127.0.0.1:{port}.*LIVY_KERNEL_IP"):
+        prov._check_reachable({"ip": "127.0.0.1", "hb_port": port, "host": "driver"})
+    with socket.create_server(("127.0.0.1", 0)) as srv:  # and passes when the port answers
+        prov._check_reachable({"ip": "127.0.0.1", "hb_port": srv.getsockname()[1]})
