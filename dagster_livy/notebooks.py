@@ -38,6 +38,7 @@ from papermill.utils import merge_kwargs, remove_args
 
 from dagster_livy.auth import make_auth
 from dagster_livy.client import LivyClient
+from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError
 
 ENGINE_NAME = "dagster_livy"
@@ -237,16 +238,21 @@ def _livy_client(url: str) -> LivyClient:
     return LivyClient(url, auth=auth, retries=2)
 
 
-def delete_kernel_batch(batch: KernelBatch | None, log: Callable[[str], None]) -> bool:
-    """Delete the kernel's batch if Livy still lists it (by unique name). True if one was left."""
-    if batch is None or not batch.name:
-        return False
-    with _livy_client(batch.livy_url) as client:
-        if client.find_batch_by_name(batch.name) is None:
-            return False
-        log(f"deleting batch {batch.name} (id {batch.id}) left by the kernel")
-        client.delete_batch(batch.name)
-        return True
+def delete_kernel_batches(batch: KernelBatch | None, livy_url: str, tag: str | None,
+                          log: Callable[[str], None]) -> list[str]:
+    """Delete what Livy still lists of the kernel's batch: by its name when the kernel came up,
+    and every ``pyspark-livy--<tag>--…`` batch (the name the provisioner gives with
+    LIVY_KERNEL_BATCH_TAG), which also finds a batch whose kernel never finished starting."""
+    url = batch.livy_url if batch is not None else livy_url
+    prefix = f"{DEFAULT_KERNEL}--{tag}--" if tag else None
+    with _livy_client(url) as client:
+        listed = {b.name for b in client.list_batches(size=1000) if b.name}
+        left = sorted(n for n in listed if (batch is not None and n == batch.name)
+                      or (prefix is not None and n.startswith(prefix)))
+        for name in left:
+            log(f"deleting batch {name} left by the kernel")
+            client.delete_batch(name)
+    return left
 
 
 def _cell_error(nb_path: Path, exc: BaseException) -> CellError:
@@ -289,13 +295,15 @@ def run_notebook(input_path: Path, output_ipynb: Path, parameters: Mapping[str, 
                  kernel_name: str = DEFAULT_KERNEL, cell_timeout_s: float | None = 1800,
                  start_timeout_s: float = 300, kernel_env: Mapping[str, str] | None = None,
                  log: Callable[[str], None] = print, html_exclude_input: bool = False,
-                 cwd: Path | None = None) -> NotebookRun:
+                 cwd: Path | None = None, batch_tag: str | None = None) -> NotebookRun:
     """Execute `input_path` with papermill into `output_ipynb` (+ HTML beside it).
 
     A failing or timed-out cell does not raise: ``NotebookRun.error`` holds it. Kernel start-up
     failures raise (the kernel's own error, e.g. a LivyError with the driver-log tail). Whatever
-    happens, the kernel's batch is gone when this returns.
+    happens, the kernel's batch is gone when this returns (``batch_tag``, a slug unique to this
+    execution, also finds it when the kernel was interrupted while starting).
     """
+    kernel_env = {**(kernel_env or {}), **({"LIVY_KERNEL_BATCH_TAG": batch_tag} if batch_tag else {})}
     output_ipynb.parent.mkdir(parents=True, exist_ok=True)
     run = NotebookRun(Path(input_path), output_ipynb, parameters=dict(parameters), kernel_name=kernel_name)
     began = time.monotonic()
@@ -304,7 +312,7 @@ def run_notebook(input_path: Path, output_ipynb: Path, parameters: Mapping[str, 
             str(input_path), str(output_ipynb), parameters=dict(parameters), kernel_name=kernel_name,
             engine_name=ENGINE_NAME, execution_timeout=cell_timeout_s, start_timeout=start_timeout_s,
             progress_bar=False, cwd=str(cwd) if cwd else None, notebook_run=run, log=log,
-            kernel_env=dict(kernel_env or {}))
+            kernel_env=kernel_env)
     except PapermillExecutionError as exc:
         run.error = _cell_error(output_ipynb, exc)
     except TimeoutError as exc:  # nbclient's CellTimeoutError
@@ -313,10 +321,11 @@ def run_notebook(input_path: Path, output_ipynb: Path, parameters: Mapping[str, 
         run.error = _record_timeout(output_ipynb, exc, cell_timeout_s, run.running_cell)
     finally:
         run.duration_s = round(time.monotonic() - began, 3)
-        try:
-            delete_kernel_batch(run.batch, log)
-        except LivyError as exc:  # never mask the notebook's own outcome; say what may be left
-            log(f"could not check/delete the kernel's batch {run.batch.name}: {exc}")
+        if run.batch is not None or (batch_tag and kernel_name == DEFAULT_KERNEL):
+            try:
+                delete_kernel_batches(run.batch, livy_url({**os.environ, **kernel_env}), batch_tag, log)
+            except LivyError as exc:  # never mask the notebook's own outcome; say what may be left
+                log(f"could not check/delete the kernel's batch ({run.batch or batch_tag}): {exc}")
         if output_ipynb.exists():
             try:
                 run.output_html = to_html(output_ipynb, html_exclude_input)
@@ -388,7 +397,8 @@ def notebook_asset(
         timeout = cell_timeout_s() if callable(cell_timeout_s) else cell_timeout_s
         run = run_notebook(notebook, out, params, kernel_name=kernel_name, cell_timeout_s=timeout,
                            start_timeout_s=start_timeout_s, kernel_env=kernel_env() if kernel_env else None,
-                           log=context.log.info, html_exclude_input=html_exclude_input)
+                           log=context.log.info, html_exclude_input=html_exclude_input,
+                           batch_tag=f"run-{context.run.run_id[:8]}")
         md = run_metadata(run)
         if run.error is not None:
             err = run.error

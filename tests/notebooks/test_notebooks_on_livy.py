@@ -195,6 +195,7 @@ def test_failing_cell_fails_the_asset_with_that_cells_error(lakehouse, livy_stac
     assert f"ValueError: no data for {D1}" in text and ("Traceback" in text or "Cell In[" in text), text
     md = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
     assert md["ename"] == "ValueError" and md["evalue"] == f"no data for {D1}"
+    assert md["livy_batch_name"].startswith(f"{KERNEL_PREFIX}run-{result.run_id[:8]}--")
     saved = Path(md["executed_notebook"])
     assert errors_in(saved) == [f"ValueError: no data for {D1}"]
     assert Path(md["executed_notebook_html"]).exists()
@@ -252,3 +253,25 @@ def test_terminated_run_leaves_no_kernel_batch(lakehouse, livy_stack, tmp_path):
             proc.wait(timeout=60)
     runs = dg.DagsterInstance.from_config(str(home)).get_runs()
     assert len(runs) == 1 and runs[0].status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
+
+
+def test_cleanup_finds_a_kernel_batch_by_the_runs_tag(livy_stack):
+    """A run interrupted while its kernel starts never learns the batch id; the batch's name
+    carries the run's tag (LIVY_KERNEL_BATCH_TAG) and the cleanup deletes it by that."""
+    from dagster_livy.notebooks import delete_kernel_batches
+
+    sleeper = livy_stack.stage(REPO / "tests" / "livy_scripts" / "sleeper.py")
+    tag = f"run-{dt.datetime.now():%H%M%S%f}"[:12]
+    name = f"{KERNEL_PREFIX}{tag}--0123abcd--{os.getpid()}"
+    with LivyClient(livy_stack.url) as client:
+        client.submit_batch(build_batch_body(sleeper, name=name, args=["300"]))
+        other = client.submit_batch(build_batch_body(sleeper, name=f"{KERNEL_PREFIX}run-other--{os.getpid()}",
+                                                     args=["300"]))
+        try:
+            lines = []
+            assert delete_kernel_batches(None, livy_stack.url, tag, lines.append) == [name]
+            assert client.find_batch_by_name(name) is None and any(name in line for line in lines)
+            assert client.find_batch_by_name(other.name) is not None, "another run's batch was deleted"
+        finally:
+            client.delete_batch(other.name)
+            client.delete_batch(name)
