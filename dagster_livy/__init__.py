@@ -1,7 +1,8 @@
 """dagster-livy: run Spark from Dagster through Apache Livy.
 
 Layers (never importing upward): the REST client and models (no Dagster) -> the Dagster
-resource and Pipes client -> the lakehouse pipeline's definitions (dagster_livy.lakehouse).
+resource and Pipes client, and the Jupyter kernel `pyspark-livy` (dagster_livy.jupyter, no
+Dagster) -> the lakehouse pipeline's definitions (dagster_livy.lakehouse).
 """
 
 from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy

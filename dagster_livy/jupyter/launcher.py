@@ -24,13 +24,13 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 WIRE_VERSION = 1
@@ -200,6 +200,59 @@ class Watchdog(threading.Thread):
                 return
 
 
+def _run_kernel(args: argparse.Namespace, spark: Any, log: _Log, bind: str, advertise: str, key: str,
+                workdir: str, response: tuple[str, int]) -> None:
+    """Start the kernel, report to the Jupyter side, serve until shutdown (or the idle timeout)."""
+    curve = _curve_keys(args.curve, log)
+    connection_file = _write_connection_file(workdir, bind, key, curve)
+
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance(connection_file=connection_file)
+    app.initialize([])
+    app.shell.user_ns.update(spark=spark, sc=spark.sparkContext)
+    _install_interrupt(app.kernel, spark)
+    if curve and getattr(app, "curve_secretkey", None) is None:
+        # An ipykernel before 7.4 ignores the Curve keys: report none, or the client would
+        # encrypt towards a plain-TCP kernel and never connect.
+        if args.curve == "required":
+            raise RuntimeError("--curve required, but this driver's ipykernel does not support CurveZMQ")
+        log("this driver's ipykernel ignores CurveZMQ keys: the kernel's channels are not encrypted")
+        curve = {}
+    ports = {name: getattr(app, name) for name in
+             ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
+    report = {"kernel_id": args.kernel_id, "ip": advertise, "transport": "tcp", "key": key,
+              "signature_scheme": "hmac-sha256", "kernel_name": "pyspark-livy", **ports, **curve,
+              "host": socket.getfqdn(), "pid": os.getpid(),
+              "spark_app_id": spark.sparkContext.applicationId,
+              "spark_ui_url": spark.sparkContext.uiWebUrl}
+    sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
+    try:
+        sock = socket.create_connection(response, timeout=30)
+    except OSError as exc:
+        raise OSError(f"cannot reach the Jupyter side at {response[0]}:{response[1]} from this driver "
+                      f"host ({exc}); set LIVY_KERNEL_RESPONSE_HOST to an address it can reach") from exc
+    sock.sendall(json.dumps(sealed).encode() + b"\n")
+    log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}"
+        f"{' with CurveZMQ' if curve else ''}; connection info sent (encrypted) to "
+        f"{response[0]}:{response[1]}")
+
+    def stop_idle() -> None:
+        try:
+            spark.sparkContext.cancelAllJobs()
+            spark.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+            os._exit(IDLE_EXIT)
+
+    if args.idle_timeout > 0:
+        Watchdog(sock, args.idle_timeout, stop_idle, log).start()
+    try:
+        app.start()
+    finally:
+        log("kernel shut down; stopping the Spark session")
+        sock.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     log = _Log()
@@ -214,49 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
     key = secrets.token_hex(32)
-    workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the key
-    curve = _curve_keys(args.curve, log)
-    connection_file = _write_connection_file(workdir, bind, key, curve)
-
-    from ipykernel.kernelapp import IPKernelApp
-    app = IPKernelApp.instance(connection_file=connection_file)
-    app.initialize([])
-    app.shell.user_ns.update(spark=spark, sc=spark.sparkContext)
-    _install_interrupt(app.kernel, spark)
-    ports = {name: getattr(app, name) for name in
-             ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")}
-    report = {"kernel_id": args.kernel_id, "ip": advertise, "transport": "tcp", "key": key,
-              "signature_scheme": "hmac-sha256", "kernel_name": "pyspark-livy", **ports, **curve,
-              "host": socket.getfqdn(), "pid": os.getpid(),
-              "spark_app_id": spark.sparkContext.applicationId,
-              "spark_ui_url": spark.sparkContext.uiWebUrl}
-    sealed = seal(report, args.public_key, aad=args.kernel_id.encode())
+    workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the keys
     try:
-        sock = socket.create_connection((response_host, response_port), timeout=30)
-    except OSError as exc:
-        raise OSError(f"cannot reach the Jupyter side at {response_host}:{response_port} from this driver "
-                      f"host ({exc}); set LIVY_KERNEL_RESPONSE_HOST to an address it can reach") from exc
-    sock.sendall(json.dumps(sealed).encode() + b"\n")
-    log(f"kernel listening on {advertise} ({bind}) ports {sorted(ports.values())}"
-        f"{' with CurveZMQ' if curve else ''}; connection info sent (encrypted) to "
-        f"{response_host}:{response_port}")
-
-    def stop_idle() -> None:
-        try:
-            spark.sparkContext.cancelAllJobs()
-            spark.stop()
-        finally:
-            Path(connection_file).unlink(missing_ok=True)
-            os._exit(IDLE_EXIT)
-
-    if args.idle_timeout > 0:
-        Watchdog(sock, args.idle_timeout, stop_idle, log).start()
-    try:
-        app.start()
+        _run_kernel(args, spark, log, bind, advertise, key, workdir, (response_host, response_port))
     finally:
-        log("kernel shut down; stopping the Spark session")
-        Path(connection_file).unlink(missing_ok=True)
-        sock.close()
+        shutil.rmtree(workdir, ignore_errors=True)
         spark.stop()
     return 0
 

@@ -136,13 +136,18 @@ class LivyProvisioner(KernelProvisionerBase):
     def _curve_policy(s: KernelSettings) -> str:
         """The launcher's --curve: this side's pyzmq must support CurveZMQ too."""
         import zmq
+        from jupyter_client.connect import ConnectionFileMixin
 
-        if s.transport_encryption != "disabled" and not zmq.has("curve"):
-            if s.transport_encryption == "required":
-                raise LivyConfigError("transport_encryption=required, but this side's pyzmq has no "
-                                      "CurveZMQ (libzmq without libsodium)")
+        if s.transport_encryption == "disabled":
             return "disabled"
-        return s.transport_encryption
+        missing = None
+        if not zmq.has("curve"):
+            missing = "this side's pyzmq has no CurveZMQ (libzmq without libsodium)"
+        elif "curve_publickey" not in ConnectionFileMixin.class_trait_names():
+            missing = "this side's jupyter_client (< 8.10) cannot use CurveZMQ keys"
+        if missing and s.transport_encryption == "required":
+            raise LivyConfigError(f"transport_encryption=required, but {missing}")
+        return "disabled" if missing else s.transport_encryption
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict[str, Any]:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey

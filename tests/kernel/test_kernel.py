@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,9 @@ pytestmark = pytest.mark.integration
 
 def _interrupt_running_cell(km, kc, code: str, settle_s: float) -> dict:
     """Start `code`, interrupt it once it runs (message mode), return its execute_reply content."""
-    msg_id = kc.execute(code)
+    # stop_on_error=False: after a cell fails, ipykernel aborts requests that reach it while it
+    # is still tidying up (a race with a fast client sending the next cell), locally too.
+    msg_id = kc.execute(code, stop_on_error=False)
     while True:  # the kernel has taken the cell once it echoes execute_input
         msg = kc.get_iopub_msg(timeout=120)
         if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
