@@ -25,6 +25,7 @@ def test_schedules_times_and_default_statuses():
         "customer_analytics_schedule": ("0 3 * * *", stopped, "UTC"),
         "sales_analytics_schedule": ("0 4 * * *", stopped, "UTC"),
         "gold_freshness_schedule": ("10 * * * *", running, "UTC"),
+        "daily_business_report_schedule": ("0 7 * * *", stopped, "UTC"),
     }
 
 
@@ -114,3 +115,33 @@ def test_assets_carry_dagsters_standard_table_metadata():
 
 def test_schedules_say_what_they_do():
     assert all(s.description for s in repo().schedule_defs)
+
+
+def test_report_notebook_asset_is_downstream_of_the_gold_tables_with_its_own_job():
+    graph = repo().asset_graph
+    node = graph.get(dg.AssetKey(["reports", "daily_business_report"]))
+    assert {k.to_user_string() for k in node.parent_keys} == set(GOLD)
+    assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition) and node.pools == {"livy"}
+    assert node.assets_def.metadata_by_key[node.key]["kernel"] == "pyspark-livy"
+    job = defs.resolve_job_def("daily_business_report_job")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"reports/daily_business_report"}
+
+
+def test_prototype_notebooks_are_alternatives_outside_every_job():
+    from pathlib import Path
+
+    graph = repo().asset_graph
+    prototypes = {k.to_user_string(): graph.get(k) for k in graph.get_all_asset_keys()
+                  if k.path[0] == "notebook_prototypes"}
+    assert set(prototypes) == {g.replace("gold/", "notebook_prototypes/") for g in GOLD}
+    for key, node in prototypes.items():
+        md = node.assets_def.metadata_by_key[node.key]
+        assert md["alternative_to"] == key.replace("notebook_prototypes/", "gold/")
+        assert Path(md["notebook"]).is_file(), md["notebook"]
+        assert {"silver/purchases", "silver/products"} <= {k.to_user_string() for k in node.parent_keys}
+    # The script-built gold assets keep their keys; no named job selects a prototype.
+    for job in repo().get_all_jobs():
+        if job.name.startswith("__"):
+            continue
+        selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+        assert not selected & set(prototypes), (job.name, selected)

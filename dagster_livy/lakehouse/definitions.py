@@ -4,12 +4,13 @@ import dagster as dg
 
 from dagster_livy.lakehouse.assets import FRESHNESS, GOLD, SILVER
 from dagster_livy.lakehouse.jobs import JOBS, SCHEDULES
+from dagster_livy.lakehouse.notebooks import NOTEBOOK_ASSETS, NOTEBOOK_JOBS, NOTEBOOK_SCHEDULES
 from dagster_livy.lakehouse.settings import build_resources
 
 defs = dg.Definitions(
-    assets=[*SILVER, *GOLD],
+    assets=[*SILVER, *GOLD, *NOTEBOOK_ASSETS],
     asset_checks=[FRESHNESS],
-    jobs=JOBS,
-    schedules=SCHEDULES,
+    jobs=[*JOBS, *NOTEBOOK_JOBS],
+    schedules=[*SCHEDULES, *NOTEBOOK_SCHEDULES],
     resources=build_resources(),
 )

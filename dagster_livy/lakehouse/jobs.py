@@ -39,7 +39,7 @@ JOBS = [silver_to_gold_processing, customer_analytics_processing, sales_analytic
         gold_freshness_checks]
 
 
-def _daily(job, name: str, hour: int, status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
+def daily_schedule(job, name: str, hour: int, status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
     """Runs `job` at hour:00 UTC for the last complete partition: the previous UTC day."""
 
     @dg.schedule(name=name, job=job, cron_schedule=f"0 {hour} * * *", execution_timezone="UTC",
@@ -54,9 +54,9 @@ def _daily(job, name: str, hour: int, status: dg.DefaultScheduleStatus) -> dg.Sc
 
 
 SCHEDULES = [
-    _daily(silver_to_gold_processing, "daily_gold_processing_schedule", 2, dg.DefaultScheduleStatus.RUNNING),
-    _daily(customer_analytics_processing, "customer_analytics_schedule", 3, dg.DefaultScheduleStatus.STOPPED),
-    _daily(sales_analytics_processing, "sales_analytics_schedule", 4, dg.DefaultScheduleStatus.STOPPED),
+    daily_schedule(silver_to_gold_processing, "daily_gold_processing_schedule", 2, dg.DefaultScheduleStatus.RUNNING),
+    daily_schedule(customer_analytics_processing, "customer_analytics_schedule", 3, dg.DefaultScheduleStatus.STOPPED),
+    daily_schedule(sales_analytics_processing, "sales_analytics_schedule", 4, dg.DefaultScheduleStatus.STOPPED),
     # Hourly, so a late partition turns the check green within the hour; cheap (no Spark).
     dg.ScheduleDefinition(
         name="gold_freshness_schedule", job=gold_freshness_checks, cron_schedule="10 * * * *",

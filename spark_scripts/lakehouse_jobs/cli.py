@@ -1,111 +1,28 @@
-"""Command-line runners for the Spark scripts: argument parsing, Dagster Pipes, the gold pipeline.
+"""Command-line runners for the Spark scripts: argument parsing, Dagster Pipes, reporting.
 
     <gold script> (--date YYYY-MM-DD | --start YYYY-MM-DD --end YYYY-MM-DD) [--catalog NAME]
 
 Without dates, a Dagster Pipes partition key (range) is used. Without Pipes arguments the Pipes
 context is a no-op, so the scripts also run under plain spark-submit. dagster_pipes is imported
-lazily: `run_gold_job` works in a notebook that has only pyspark.
+lazily. The gold pipeline itself (`run_gold_job` and its stages) lives in `pipeline`.
 """
 
 import argparse
 import datetime as dt
 import sys
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from . import checks, gold, io, silver, validity
+from . import io, silver
 from . import contract as c
+from .pipeline import JobResult, run_gold_job  # noqa: F401  (re-exported: scripts and notebooks)
 
 PIPES_ARGS = ("--dagster-pipes-context", "--dagster-pipes-messages")
 
 
-@dataclass
-class JobResult:
-    """What one gold run wrote and found."""
-
-    table: str
-    start: dt.date
-    end: dt.date
-    rows: int
-    revenue: Decimal
-    snapshot_id: int | None
-    rejected: dict[str, dict[str, int]]  # silver table -> reason -> rows
-    checks: list[dict] = field(default_factory=list)
-    duration_s: float = 0.0
-
-    @property
-    def dates(self) -> list[str]:
-        return [d.isoformat() for d in io.dates_between(self.start, self.end)]
-
-
-# ----------------------------------------------------------------------------------- pipeline
-
-def _materialize(df):
-    """Compute once for the counts, the build and the checks.
-
-    localCheckpoint, not persist/cache: caching clones the Spark session, the clone opens a second
-    Iceberg JDBC catalog, and Iceberg 1.9's JdbcCatalog leaves a metadata ResultSet open on
-    its first connection, so on SQLite that clone's read lock makes our own commit fail with
-    SQLITE_BUSY.
-    """
-    return df.localCheckpoint(eager=True)
-
-
-def run_gold_job(spark: SparkSession, table: str, start: dt.date, end: dt.date,
-                 catalog: str = c.CATALOG) -> JobResult:
-    """read silver -> validate -> build gold -> write [start, end] atomically -> checks."""
-    if table not in c.GOLD_TABLES:
-        raise ValueError(f"unknown gold table {table!r}; expected one of {', '.join(c.GOLD_TABLES)}")
-    began = time.monotonic()
-    io.dates_between(start, end)
-    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog)
-    needs_views = table != c.SALES_SUMMARY
-    pv = io.read_silver(spark, c.PAGE_VIEWS, start, end, catalog) if needs_views else None
-    pu = io.read_silver(spark, c.PURCHASES, start, end, catalog)
-
-    rejected = {}
-    valid = {}
-    for name, df, classify in ((c.PAGE_VIEWS, pv, validity.classify_page_views),
-                               (c.PURCHASES, pu, validity.classify_purchases)):
-        if df is None:
-            continue
-        classified = _materialize(classify(df, products))
-        valid[name], counts = validity.split(classified)
-        rejected[name] = validity.counts_by_reason(counts, name)
-    valid_pv, valid_pu = valid.get(c.PAGE_VIEWS), valid[c.PURCHASES]
-
-    if table == c.CUSTOMER_ANALYTICS:
-        result = gold.build_customer_analytics(valid_pv, valid_pu)
-    elif table == c.SALES_SUMMARY:
-        prev_day = start - dt.timedelta(days=1)
-        prev = io.read_silver(spark, c.PURCHASES, prev_day, prev_day, catalog, allow_missing=True)
-        prev_valid, _ = validity.clean_purchases(prev, products)
-        result = gold.build_sales_summary(valid_pu, prev_valid)
-    else:
-        result = gold.build_product_performance(valid_pv, valid_pu)
-
-    snapshot_id = io.write_gold(spark, result, table, start, end, catalog)
-    # Check exactly what this run committed, even if another writer commits right after.
-    written = _materialize(io.read_gold(spark, table, start, end, catalog, snapshot_id))
-    stats = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).first()
-    if table == c.CUSTOMER_ANALYTICS:
-        results = checks.check_customer_analytics(written, valid_pv, valid_pu)
-    elif table == c.SALES_SUMMARY:
-        results = checks.check_sales_summary(written, valid_pu)
-    else:
-        results = checks.check_product_performance(written)
-
-    return JobResult(
-        table=table, start=start, end=end, rows=int(stats["rows"]),
-        revenue=stats["revenue"] if stats["revenue"] is not None else Decimal("0.00"),
-        snapshot_id=snapshot_id, rejected=rejected, checks=results,
-        duration_s=round(time.monotonic() - began, 3),
-    )
-
+# ---------------------------------------------------------------------------------- results
 
 def materialization_metadata(result: JobResult) -> dict:
     """Metadata of the gold asset's materialization (plain JSON values)."""

@@ -38,7 +38,7 @@ def test_missing_silver_date_fails_once_naming_table_and_date(reliability_lakeho
     _, catalog = reliability_lakehouse
     before = gold_snapshot(catalog, CUSTOMER)
     began = time.monotonic()
-    result = defs.get_job_def("customer_analytics_processing").execute_in_process(
+    result = defs.resolve_job_def("customer_analytics_processing").execute_in_process(
         tags={"dagster/asset_partition_range_start": NO_SILVER_DATE,
               "dagster/asset_partition_range_end": NO_SILVER_DATE},
         resources=build_resources(), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
