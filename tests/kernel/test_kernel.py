@@ -70,7 +70,9 @@ def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
         assert "with CurveZMQ; connection info sent (encrypted)" in batch_log  # we read the right log
         assert "without encryption" not in batch_log
         server_log = livy_stack.server_log.read_text(errors="replace")
-        assert first in server_log
+        # This kernel's own launcher line (its ports) reached the server log: we read the right one.
+        sent = next(line for line in batch_log.splitlines() if "connection info sent (encrypted)" in line)
+        assert sent.strip() in server_log
         for secret in (key, curve_secret):
             assert secret not in batch_log and secret not in server_log
 
