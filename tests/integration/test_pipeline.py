@@ -125,17 +125,6 @@ def test_freshness_check_fails_without_the_due_partition(lakehouse):
     assert all(D2 in text for _, text in evaluations.values()), evaluations
 
 
-def test_partition_run_three_times_gives_identical_rows(lakehouse):
-    snapshots = []
-    for _ in range(3):
-        result = run("customer_analytics_processing", D1)
-        assert result.success, failure_text(result)
-        snapshots.append(rows_of(lakehouse, "gold.daily_customer_analytics", D1))
-    assert snapshots[0] and snapshots[0] == snapshots[1] == snapshots[2]
-    keys = [r["customer_id"] for r in snapshots[0]]
-    assert len(keys) == len(set(keys)), "a rerun duplicated rows"
-
-
 def test_sales_job_builds_summary_and_product_performance(lakehouse):
     result = run("sales_analytics_processing", D1, D2)
     assert result.success, failure_text(result)
