@@ -66,7 +66,8 @@ status:
 	if [ "$(CLUSTER)" = 1 ] || [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then \
 		$(PYTHON_BIN) $(CLUSTERCTL) status || rc=$$?; fi; exit $$rc
 
-# Local Dagster instance, no telemetry. The `livy` pool limit follows the catalog: 1 on SQLite
+# Local Dagster instance, no telemetry. The default pool limit (every pool; the gold and notebook
+# assets use the `livy` pool) follows the catalog: 1 on SQLite
 # (one writer at a time), LIVY_POOL_LIMIT (3) on PostgreSQL with the instance there too
 # (livy/clusterctl.py dagster_yaml; docs/cluster.md). Written once; CLUSTER=1 re-renders it.
 $(DAGSTER_HOME)/dagster.yaml:
@@ -114,13 +115,13 @@ test-unit: venv
 	$(PY) -m pytest tests/unit -q
 
 # JupyterLab on loopback; the URL with its token is printed first (JUPYTER_TOKEN to choose it).
+# The token reaches jupyter_server as JUPYTER_TOKEN in its environment, not on argv (ps shows argv).
 LAB_PORT ?= 8888
 lab: up kernelspec
 	@token=$${JUPYTER_TOKEN:-$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')}; \
 	echo ""; echo "JupyterLab (kernel: PySpark on Livy): http://127.0.0.1:$(LAB_PORT)/lab?token=$$token"; echo ""; \
-	exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True \
-	  --IdentityProvider.token=$$token
+	export JUPYTER_TOKEN=$$token; exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True
 
 bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench

@@ -10,7 +10,7 @@
                                        (`eval "$(clusterctl.py env)"`; --json for tools)
     python livy/clusterctl.py dagster-yaml DIR
                                        write DIR/dagster.yaml for the catalog in use: SQLite
-                                       storage and `livy` pool limit 1 without ICEBERG_DB_HOST,
+                                       storage and default pool limit 1 without ICEBERG_DB_HOST,
                                        PostgreSQL storage and limit LIVY_POOL_LIMIT (3) with it
 
 `make up CLUSTER=1` runs `up` and then starts Livy with LIVY_SPARK_MASTER and the ICEBERG_DB_*
@@ -42,8 +42,8 @@ LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
 if str(LIVY_DIR) not in sys.path:  # the sibling module, however this file is loaded
     sys.path.insert(0, str(LIVY_DIR))
-from clusterpg import (ClusterError, alive, http_json, pg_ctl, pg_healthy, pg_pid, pg_up,  # noqa: E402
-                       port_open, wait_for)
+from clusterpg import ClusterError, pg_ctl, pg_healthy, pg_pid, pg_up, wait_for  # noqa: E402
+from stackproc import alive, default_python, http_json, port_in_use  # noqa: E402
 WORKERS = 2
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -71,7 +71,6 @@ class Cluster:
     @classmethod
     def from_env(cls) -> "Cluster":
         env = os.environ
-        default_python = REPO / ".venv" / "bin" / "python"
         return cls(
             dir=Path(env.get("LAKEHOUSE_CLUSTER_DIR", REPO / ".cluster")).resolve(),
             master_port=_env_int("SPARK_MASTER_PORT", 7077),
@@ -80,7 +79,7 @@ class Cluster:
             pg_port=_env_int("ICEBERG_DB_PORT", 5433),
             worker_cores=int(env.get("SPARK_WORKER_CORES") or 1),
             worker_memory=env.get("SPARK_WORKER_MEMORY") or "2g",
-            python=env.get("PYTHON") or str(default_python if default_python.exists() else sys.executable),
+            python=default_python(REPO),
         )
 
     master_url = property(lambda self: f"spark://127.0.0.1:{self.master_port}")
@@ -173,7 +172,7 @@ def master_state(cluster: Cluster) -> dict | None:
 def spark_up(cluster: Cluster, state: dict) -> None:
     if not (runs(state.get("master_pid"), MASTER_CLASS) and master_state(cluster)):
         for port in (cluster.master_port, cluster.master_ui_port):
-            if port_open(port):
+            if port_in_use("127.0.0.1", port):
                 raise ClusterError(f"port {port} on 127.0.0.1 is already in use; pick others with "
                                    f"SPARK_MASTER_PORT / SPARK_MASTER_WEBUI_PORT")
         state["master_pid"] = spark_proc(cluster, "master", [
@@ -285,7 +284,11 @@ def cmd_status(cluster: Cluster) -> int:
 
 
 def dagster_yaml(env=None) -> str:
-    """The local Dagster instance: storage and `livy` pool limit follow the catalog.
+    """The local Dagster instance: storage and the default pool limit follow the catalog.
+
+    Dagster 1.13's yaml cannot limit one named pool (`concurrency.pools` has only `default_limit`,
+    for every pool without a limit set in the UI/CLI); the gold and notebook assets use the `livy`
+    pool, so the default limit is what caps Livy batches.
 
     SQLite catalog: one Livy batch at a time (concurrent Iceberg commits on one SQLite file fight
     over its write lock). PostgreSQL catalog (ICEBERG_DB_HOST set): LIVY_POOL_LIMIT (default 3)

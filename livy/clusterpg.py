@@ -1,4 +1,4 @@
-"""The cluster stack's PostgreSQL server (livy/clusterctl.py), and the process helpers both use.
+"""The cluster stack's PostgreSQL server (livy/clusterctl.py).
 
 Debian's PostgreSQL binaries (`make system-deps`), run on their own data dir and loopback port.
 initdb and postgres refuse root, so as root they run as the package's `postgres` user (runuser).
@@ -8,15 +8,17 @@ Standard library only.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # the sibling module, however loaded
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stackproc import alive, http_json, port_in_use, write_private  # noqa: E402,F401  (re-exported)
 
 if TYPE_CHECKING:
     from clusterctl import Cluster
@@ -43,35 +45,6 @@ def pg_bindir() -> Path:
 
 
 # ---------------------------------------------------------------- helpers
-
-def http_json(url: str, timeout: float = 2.0) -> dict | None:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return json.load(resp)
-    except (OSError, ValueError):
-        return None
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1.0)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
-
 
 def wait_for(what: str, probe, timeout_s: float, log: Path) -> None:
     deadline = time.monotonic() + timeout_s
@@ -107,12 +80,18 @@ def psql(cluster: Cluster, sql: str, *variables: tuple[str, str], db: str = "dag
     env = {**os.environ, "PGPASSWORD": cluster.password("dagster")}
     cmd = [str(pg_bindir() / "psql"), "-h", "127.0.0.1", "-p", str(cluster.pg_port), "-U", "dagster",
            "-d", db, "-v", "ON_ERROR_STOP=1", "-Atq"]
-    for name, value in variables:
-        cmd += ["--set", f"{name}={value}"]
-    proc = subprocess.run(cmd, input=sql, env=env, capture_output=True, text=True)
+    # Variables go in on stdin (\set lines before the script), never on argv: /proc/*/cmdline is
+    # world-readable and one of them is the iceberg role's password.
+    script = "".join(f"\\set {name} '{_psql_quote(value)}'\n" for name, value in variables) + sql
+    proc = subprocess.run(cmd, input=script, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ClusterError(f"psql on 127.0.0.1:{cluster.pg_port} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
+
+
+def _psql_quote(value: str) -> str:
+    # Inside a single-quoted psql meta-command argument: backslash and quote are escaped.
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def pg_healthy(cluster: Cluster) -> bool:
@@ -135,8 +114,7 @@ def pg_init(cluster: Cluster) -> None:
     data.parent.mkdir(parents=True, exist_ok=True)
     _pg_owned(cluster, data.parent)
     pwfile = data.parent / ".initpw"
-    pwfile.write_text(cluster.password("dagster") + "\n")
-    os.chmod(pwfile, 0o600)
+    write_private(pwfile, cluster.password("dagster") + "\n")
     _pg_owned(cluster, pwfile)
     try:
         cmd = [*_as_pg_user(), str(pg_bindir() / "initdb"), "-D", str(data), "-U", "dagster",
@@ -154,7 +132,7 @@ def pg_up(cluster: Cluster) -> None:
     if fresh:
         pg_init(cluster)
     if not (pg_pid(cluster) and alive(pg_pid(cluster)) and pg_healthy(cluster)):
-        if port_open(cluster.pg_port):
+        if port_in_use("127.0.0.1", cluster.pg_port):
             raise ClusterError(f"port {cluster.pg_port} on 127.0.0.1 is already in use; pick another "
                                f"with ICEBERG_DB_PORT")
         cluster.pg_log.touch()

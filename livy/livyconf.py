@@ -17,14 +17,32 @@ virtualenv). The rules decided here:
 from __future__ import annotations
 
 import glob
+import importlib.util
 import ipaddress
 import os
 import re
+import sys
 from pathlib import Path
 from string import Template
 
 LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
+if str(LIVY_DIR) not in sys.path:  # the sibling module, however this file is loaded
+    sys.path.insert(0, str(LIVY_DIR))
+from stackproc import write_private  # noqa: E402
+
+
+def _load_env_module():
+    # dagster_livy/env.py is the one home of the stack's defaults and of the catalog rule; loaded
+    # by path because the dagster_livy package itself needs the virtualenv (requests) and this
+    # runs before it exists (the images copy env.py beside livy/ for the same reason).
+    spec = importlib.util.spec_from_file_location("dagster_livy_env", REPO / "dagster_livy" / "env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stack_env = _load_env_module()
 AUTH_MODES = ("kerberos", "ldap", "proxy")
 SERVER_LOG_NAME = "livy-server.out"
 
@@ -108,18 +126,22 @@ def log_values(layout, env=None) -> dict[str, str]:
 
 def catalog_values(layout, env=None) -> dict[str, str]:
     """The `lakehouse` catalog's JDBC URI and credentials: SQLite in LAKEHOUSE_DIR, or PostgreSQL
-    when ICEBERG_DB_HOST is set (the names docker-compose.yml uses; `clusterctl.py env` sets them)."""
+    when ICEBERG_DB_HOST is set (the names docker-compose.yml uses; `clusterctl.py env` sets them).
+    Which one, and what PostgreSQL needs, is dagster_livy/env.py's `catalog_properties` rule (the
+    one pyiceberg readers use); this only spells its choice as JDBC for Spark."""
     env = os.environ if env is None else env
-    if not env.get("ICEBERG_DB_HOST"):
-        return {"LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:sqlite:{layout.lakehouse_dir}/catalog.db",
+    try:
+        uri = stack_env.catalog_properties(str(layout.lakehouse_dir), env)["uri"]
+    except ValueError as exc:
+        raise StackError(f"{exc} (`eval \"$(python livy/clusterctl.py env)\"`)") from None
+    if uri.startswith("sqlite:///"):
+        return {"LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:sqlite:{uri[len('sqlite:///'):]}",
                 "LAKEHOUSE_CATALOG_AUTH_CONF": "# SQLite: no credentials"}
-    missing = [n for n in ("ICEBERG_DB", "ICEBERG_DB_USER", "ICEBERG_DB_PASSWORD") if not env.get(n)]
-    if missing:
-        raise StackError(f"ICEBERG_DB_HOST={env['ICEBERG_DB_HOST']} selects the PostgreSQL catalog, which "
-                         f"also needs {', '.join(missing)} (`eval \"$(python livy/clusterctl.py env)\"`)")
-    port = env.get("ICEBERG_DB_PORT") or "5432"
+    # postgresql+psycopg2://user:password@host:port/db -> jdbc:postgresql://host:port/db (the
+    # credentials go in their own keys, unquoted).
+    where = uri.split("://", 1)[1].rpartition("@")[2]
     return {
-        "LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:postgresql://{env['ICEBERG_DB_HOST']}:{port}/{env['ICEBERG_DB']}",
+        "LAKEHOUSE_CATALOG_JDBC_URI": f"jdbc:postgresql://{where}",
         # Spark redacts *password* keys in its UI and event logs; the file itself is mode 600.
         "LAKEHOUSE_CATALOG_AUTH_CONF": (f"spark.sql.catalog.lakehouse.jdbc.user     {env['ICEBERG_DB_USER']}\n"
                                         f"spark.sql.catalog.lakehouse.jdbc.password {env['ICEBERG_DB_PASSWORD']}"),
@@ -180,9 +202,10 @@ def cmd_conf(layout) -> None:
                 text = Template(text).substitute(values)
             except (KeyError, ValueError) as exc:
                 raise StackError(f"{src / name}: unknown placeholder {exc}") from None
-        target.write_text(text)
         if name.startswith("spark-defaults"):
-            os.chmod(target, 0o600)  # may hold the catalog's JDBC password
+            write_private(target, text)  # may hold the catalog's JDBC password
+        else:
+            target.write_text(text)
     # Livy reads spark-blacklist.conf from its conf dir; an empty one blocks nothing.
     (layout.conf_dir / "spark-blacklist.conf").touch()
     print(f"config rendered in {layout.conf_dir} and {layout.spark_conf_dir}")

@@ -6,9 +6,11 @@
     python livy/livyctl.py up       start the LivyServer JVM in the background and wait for /version
     python livy/livyctl.py down     stop it (SIGTERM) and every driver it started, also after a crash
     python livy/livyctl.py status   say whether it runs, where, whose it is, and what it left behind
-                                    (exit 0 running, 3 not running, 4 another server holds the port)
-    python livy/livyctl.py check    exit 0 if this checkout's Livy answers, 3 if none does, 1 (with
-                                    a message saying whose it is) if another server holds the port
+                                    (exit 0 running, 3 not running, 4 another server holds the port
+                                    or this checkout's runs with another lakehouse/master/catalog)
+    python livy/livyctl.py check    exit 0 if this checkout's Livy answers set up as asked, 3 if none
+                                    does, 1 (with a message saying whose it is, or how it differs:
+                                    lakehouse, Spark master, catalog) otherwise
     python livy/livyctl.py env      print the environment the server runs with (--json for tools)
 
 Everything lives under the repository root unless overridden by the environment:
@@ -35,8 +37,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,23 +44,12 @@ LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
 
 
-def _load_env_module():
-    # dagster_livy/env.py is the one home of the stack's defaults; loaded by path because the
-    # dagster_livy package itself needs the virtualenv (requests) and this runs before it exists.
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("dagster_livy_env", REPO / "dagster_livy" / "env.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-stack_env = _load_env_module()
 # Sibling modules (config rendering, /proc inspection): importable however this file is loaded.
 if str(LIVY_DIR) not in sys.path:
     sys.path.insert(0, str(LIVY_DIR))
 import livyconf  # noqa: E402
 import stackproc  # noqa: E402
-from livyconf import StackError, cmd_conf, render_values  # noqa: E402,F401  (re-exported)
+from livyconf import StackError, cmd_conf, render_values, stack_env  # noqa: E402,F401  (re-exported)
 from livyjars import check_server_classpath, cmd_jars, scala_versions  # noqa: E402,F401
 MAIN_CLASS = "org.apache.livy.server.LivyServer"
 
@@ -90,7 +79,6 @@ class Layout:
     @classmethod
     def from_env(cls) -> "Layout":
         env = os.environ
-        default_python = REPO / ".venv" / "bin" / "python"
         dist = env.get("LIVY_DIST")
         local_dir = Path(env.get("LIVY_LOCAL_DIR", REPO / ".livy")).resolve()
         return cls(
@@ -102,7 +90,7 @@ class Layout:
             port=stack_env.livy_port(env),
             master=env.get("LIVY_SPARK_MASTER", "local[*]"),
             deploy_mode=env.get("LIVY_DEPLOY_MODE", "client"),
-            python=env.get("PYTHON") or str(default_python if default_python.exists() else sys.executable),
+            python=stackproc.default_python(REPO),
         )
 
     # Where the server's jars come from: a binary distribution if given, else Maven's layout.
@@ -176,21 +164,10 @@ def read_pid(layout: Layout) -> int | None:
 
 
 def fetch_version(url: str, timeout: float = 2.0) -> dict | None:
-    try:
-        with urllib.request.urlopen(url + "/version", timeout=timeout) as resp:
-            return json.load(resp)
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
+    return stackproc.http_json(url + "/version", timeout=timeout)
 
 
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
+port_in_use = stackproc.port_in_use
 
 
 def log_tail(path: Path, n: int = 50) -> str:
@@ -216,7 +193,8 @@ def is_ours(layout: Layout, info: stackproc.ProcInfo | None) -> bool:
 
 
 def foreign_owner(layout: Layout) -> str | None:
-    """None if nothing listens on our port or our own server does; else who it is and what to do."""
+    """None if nothing listens on our port or our own server, set up as asked, does; else who it
+    is (or how our own differs: lakehouse, Spark master, catalog) and what to do."""
     if not port_in_use(layout.host, layout.port) and not fetch_version(layout.url, timeout=1.0):
         return None
     pid = stackproc.listener_pid(layout.port)
@@ -228,7 +206,7 @@ def foreign_owner(layout: Layout) -> str | None:
             return (f"{where} is served by this checkout's Livy (pid {pid}), but it writes to lakehouse {theirs}, "
                     f"not LAKEHOUSE_DIR={layout.lakehouse_dir}: `make down` and start it again, or "
                     f"unset LAKEHOUSE_DIR")
-        return None
+        return setup_mismatch(running_setup(layout), wanted_setup(layout), pid)
     if info is None:
         who = (f"pid {pid}, whose environment cannot be read here" if pid
                else "a process not visible from here (another user, container or host)")
@@ -288,11 +266,6 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
     pid = stackproc.listener_pid(layout.port)
     if pid and is_ours(layout, stackproc.read_proc(pid)) and fetch_version(layout.url):
         layout.pid_file.write_text(f"{pid}\n")
-        running = running_setup(layout)
-        wanted = {"master": layout.master, "catalog": livyconf.catalog_values(layout)["LAKEHOUSE_CATALOG_JDBC_URI"]}
-        if running and running != wanted:
-            raise StackError(f"this checkout's Livy (pid {pid}) runs with {running}, not {wanted} "
-                             f"(CLUSTER=1 or not?): `make down` first, then start it again")
         print(f"Livy already running (pid {pid}) at {layout.url}")
         return
     java_major()
@@ -348,6 +321,24 @@ def running_setup(layout: Layout) -> dict | None:
     return {"master": master.group(1), "catalog": uri.group(1)} if master and uri else None
 
 
+def wanted_setup(layout: Layout) -> dict:
+    """The Spark master and catalog URI this environment asks for (what `up` would render)."""
+    return {"master": layout.master, "catalog": livyconf.catalog_values(layout)["LAKEHOUSE_CATALOG_JDBC_URI"]}
+
+
+def setup_mismatch(running: dict | None, wanted: dict, pid: int | None) -> str | None:
+    """None if the running server is set up as wanted (or its setup is unknown); else both setups
+    and what to do: a demo against the local-mode (SQLite) server while it reads PostgreSQL, or the
+    reverse, would read another catalog than the batches write."""
+    if not running or running == wanted:
+        return None
+    def say(setup: dict) -> str:
+        return f"Spark master {setup['master']}, catalog {setup['catalog']}"
+    return (f"this checkout's Livy{f' (pid {pid})' if pid else ''} runs with {say(running)};\n"
+            f"  this environment asks for {say(wanted)} (CLUSTER=1 or not?).\n"
+            f"  `make down` first, then start it again as wanted (`make up` or `make up CLUSTER=1`)")
+
+
 def cmd_down(layout: Layout, wait_s: float = 30.0) -> None:
     pid = read_pid(layout)
     if pid and not is_ours(layout, stackproc.read_proc(pid)):
@@ -394,7 +385,8 @@ def cmd_status(layout: Layout) -> int:
 
 
 def cmd_check(layout: Layout) -> int:
-    """0: this checkout's Livy answers; 3: nothing answers (start it); 1: someone else's (message)."""
+    """0: this checkout's Livy answers, set up as asked; 3: nothing answers (start it);
+    1 (message): someone else's, or ours with another lakehouse, Spark master or catalog."""
     foreign = foreign_owner(layout)
     if foreign:
         raise StackError(foreign)

@@ -10,14 +10,21 @@ exists. Two questions are answered here:
   ``LIVYCTL_RUN_DIR=<run dir>`` in its environment only (not in `livyctl env`, so a shell that
   sourced that output is not mistaken for a driver); every spark-submit and Python driver it
   launches inherits the marker, also after the JVM was SIGKILLed and they were re-parented.
+
+Also the small helpers livyctl.py and clusterctl.py/clusterpg.py share (liveness, ports, JSON
+over HTTP, the default interpreter, private files): one home for each.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +67,9 @@ def read_proc(pid: int) -> ProcInfo | None:
     return ProcInfo(pid, raw_cmd.replace(b"\0", b" ").decode(errors="replace").strip(), environ)
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,6 +81,41 @@ def alive(pid: int) -> bool:
         return (PROC / str(pid) / "stat").read_text().split(") ", 1)[1][:1] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def http_json(url: str, timeout: float = 2.0) -> dict | None:
+    """The JSON a GET of `url` answers, or None (nothing answers, an error status, not JSON)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.load(resp)
+    except (OSError, ValueError):  # urllib.error.URLError/HTTPError are OSErrors
+        return None
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something holds `port` on `host` (we cannot bind it)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def default_python(repo: Path) -> str:
+    """The interpreter with pyspark: PYTHON, else the checkout's .venv, else this one."""
+    venv = repo / ".venv" / "bin" / "python"
+    return os.environ.get("PYTHON") or str(venv if venv.exists() else sys.executable)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds a password): created mode 600, never
+    readable by others even for a moment; an existing file's mode is corrected first."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, 0o600)
+        f.write(text)
 
 
 def _listening_inodes(port: int) -> set[str]:

@@ -69,3 +69,45 @@ def test_rendered_conf_binds_loopback_and_whitelists_only_scripts_and_staging(tm
     spark = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
     assert f"jdbc:sqlite:{tmp_path / 'lh'}/catalog.db" in spark
     assert "iceberg-spark-runtime-3.5_2.12" in spark
+
+
+def test_check_and_status_refuse_this_checkouts_server_when_it_runs_another_setup(tmp_path, monkeypatch):
+    # `make up` (local mode, SQLite) then `make demo CLUSTER=1`: the running server's rendered conf
+    # is compared with what the environment asks, on the path `up`, `check` and `status` share.
+    monkeypatch.setenv("LIVY_RUN_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("LAKEHOUSE_DIR", str(tmp_path / "lh"))
+    for k in ("ICEBERG_DB_HOST", "LIVY_SPARK_MASTER"):
+        monkeypatch.delenv(k, raising=False)
+    layout = livyctl.Layout.from_env()
+    layout.conf_dir.mkdir(parents=True)
+    layout.spark_conf_dir.mkdir(parents=True)
+    (layout.conf_dir / "livy.conf").write_text("livy.spark.master = local[*]\n")
+    (layout.spark_conf_dir / "spark-defaults.conf").write_text(
+        f"spark.sql.catalog.lakehouse.uri                jdbc:sqlite:{tmp_path / 'lh'}/catalog.db\n")
+    running = livyctl.running_setup(layout)
+    assert livyctl.setup_mismatch(running, livyctl.wanted_setup(layout), 123) is None
+
+    monkeypatch.setenv("LIVY_SPARK_MASTER", "spark://127.0.0.1:7077")
+    for k, v in {"ICEBERG_DB_HOST": "127.0.0.1", "ICEBERG_DB_PORT": "5433", "ICEBERG_DB": "iceberg",
+                 "ICEBERG_DB_USER": "iceberg", "ICEBERG_DB_PASSWORD": "pw"}.items():
+        monkeypatch.setenv(k, v)
+    cluster = livyctl.Layout.from_env()
+    message = livyctl.setup_mismatch(running, livyctl.wanted_setup(cluster), 123)
+    assert message is not None
+    assert "pid 123" in message and "local[*]" in message and "catalog.db" in message  # what runs
+    assert "spark://127.0.0.1:7077" in message and "jdbc:postgresql://127.0.0.1:5433/iceberg" in message
+    assert "make down" in message
+    # The reverse (cluster server running, local setup asked) is refused the same way.
+    assert livyctl.setup_mismatch(livyctl.wanted_setup(cluster), running, 123) is not None
+
+
+def test_password_files_are_private_from_creation(tmp_path):
+    stackproc = sys.modules["stackproc"]
+    old = tmp_path / "spark-defaults.conf"
+    old.write_text("old\n")
+    old.chmod(0o644)
+    stackproc.write_private(old, "secret\n")
+    assert old.read_text() == "secret\n" and old.stat().st_mode & 0o777 == 0o600
+    new = tmp_path / ".initpw"
+    stackproc.write_private(new, "pw\n")
+    assert new.stat().st_mode & 0o777 == 0o600

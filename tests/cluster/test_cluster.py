@@ -85,6 +85,7 @@ class BatchSampler:
             try:
                 sessions = get_json(f"{self.url}/batches?size=1000")["sessions"]
             except OSError:
+                self._stop.wait(0.5)  # Livy busy or restarting: do not hammer it
                 continue
             live = [s for s in sessions if s["state"] not in ("success", "dead", "killed", "error")]
             self.max_live = max(self.max_live, len(live))

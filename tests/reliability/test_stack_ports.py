@@ -110,3 +110,21 @@ def test_own_server_with_another_lakehouse_is_refused(own_livy, tmp_path):
         assert out.returncode == 1, out
         assert f"writes to lakehouse {own_livy.env['LAKEHOUSE_DIR']}" in out.stderr, out.stderr
     print("\nFIGURE own server, other LAKEHOUSE_DIR: up/check refuse, naming both lakehouses")
+
+
+def test_own_server_with_another_setup_is_refused_by_check_and_status(own_livy):
+    # `make up` (local mode, SQLite) then `make demo CLUSTER=1`: `check` (what the demo runs) and
+    # `status` must not pass the local-mode server off as the cluster one.
+    own_livy.ensure_up()
+    env = {**own_livy.env, "LIVY_SPARK_MASTER": "spark://127.0.0.1:7077", "ICEBERG_DB_HOST": "127.0.0.1",
+           "ICEBERG_DB_PORT": "5433", "ICEBERG_DB": "iceberg", "ICEBERG_DB_USER": "iceberg",
+           "ICEBERG_DB_PASSWORD": "unused"}
+    check = run_livyctl(env, "check", check=False)
+    assert check.returncode == 1, check
+    assert "local[*]" in check.stderr and "spark://127.0.0.1:7077" in check.stderr, check.stderr
+    assert "jdbc:postgresql://127.0.0.1:5433/iceberg" in check.stderr and "catalog.db" in check.stderr
+    assert "make down" in check.stderr
+    status = run_livyctl(env, "status", check=False)
+    assert status.returncode == 4 and "spark://127.0.0.1:7077" in status.stdout, status
+    assert own_livy.livyctl("check", check=False).returncode == 0  # as asked: still accepted
+    print("\nFIGURE own local-mode server, cluster setup asked: check exits 1, status 4, naming both setups")
