@@ -116,6 +116,24 @@ def test_lost_twice_gives_up_after_one_resubmission(fake, t):
     assert sum("resubmitting it once" in e for e in events) == 1
 
 
+def test_resubmission_while_livy_comes_back_up_rides_out_the_grace(fake, t):
+    """Livy restarted (the batch is unknown) and refuses the resubmission's POST for a moment:
+    that is an unreachable period like any other, not an error escaping the grace."""
+    submitted(fake, "job-back", ["running"])
+    fake.add("GET", "/batches/job-back", 404, NOT_FOUND)  # lost: resubmit
+    fake.add("POST", "/batches", reset=True)  # the server is not up yet...
+    fake.add("GET", "/batches/job-back", reset=True)  # ...nor is the lookup after the ambiguous POST
+    fake.add("GET", "/batches/job-back", 404, NOT_FOUND)  # up again, still unknown: resubmit
+    fake.add("POST", "/batches", 201, batch("job-back", "starting", id_=1))
+    fake.add("GET", "/batches/job-back", 200, batch("job-back", "success", id_=1))
+    fake.add("DELETE", "/batches/job-back", 200, {"msg": "deleted"})
+    result = runner(fake, t, unreachable_grace_s=5.0).run({"file": "/x.py", "name": "job-back"})
+    posts = len(fake.calls("POST", "/batches"))
+    print(f"\nresubmitted through a refused POST: {posts} POSTs, {t.now:.1f} simulated s")
+    assert result.state is LivyState.SUCCESS and result.resubmitted and result.batch_id == 1
+    assert posts == 3
+
+
 def test_reattach_then_restart_resubmits_and_deletes_the_new_batch(fake, t):
     """Attempt 1 reattaches to attempt 0's batch; Livy restarts; the resubmitted batch has this
     attempt's name, and an interrupted run must delete *that* one."""
