@@ -110,6 +110,7 @@ def test_the_driver_exception_comes_first():
 ], ids=["refused", "lost-twice", "503", "400", "not-livy", "timeout", "data-error", "catalog-busy"])
 def test_one_place_classifies_failures(exc, transient):
     assert is_transient(exc) is transient
+    print(f"\n{type(exc).__name__}: {'transient' if transient else 'permanent'}")
 
 
 def test_permanent_failures_are_not_retried_by_dagster():

@@ -175,6 +175,7 @@ def test_reattach_then_restart_to_success_reports_the_new_name(fake, t):
     result = runner(fake, t).run({"file": "/x.py", "name": "job-r1"}, previous_names=["job-r0"])
     assert result.reattached and result.resubmitted and result.name == "job-r1"
     assert [r.route for r in fake.requests if r.method == "DELETE"] == ["/batches/job-r1"]
+    print(f"\nreattached to job-r0, finished as {result.name} in {len(fake.requests)} requests")
 
 
 @pytest.mark.parametrize("final", ["success", "dead"])
@@ -223,6 +224,7 @@ def test_interrupted_while_reporting_the_submission_still_deletes(fake, t):
         BatchRunner(client, clock=t.clock, sleep=t.sleep, on_event=interrupted_logging).run(
             {"file": "/x.py", "name": "job-int"})
     assert len(fake.calls("DELETE", "/batches/job-int")) == 1
+    print("\ninterrupted while reporting the submission: 1 DELETE")
 
 
 def test_a_refused_submission_deletes_nothing(fake, t):
@@ -232,6 +234,7 @@ def test_a_refused_submission_deletes_nothing(fake, t):
     with pytest.raises(Exception, match="Duplicate session name"):
         runner(fake, t).run({"file": "/x.py", "name": "job-dup"})
     assert fake.calls("DELETE", "/batches/job-dup") == []
+    print(f"\nrefused submission: 0 DELETEs in {len(fake.requests)} requests")
 
 
 def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
