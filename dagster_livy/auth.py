@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from dagster_livy.client import LivyClient
 from dagster_livy.errors import LivyConfigError
 
 KERBEROS_EXTRA_HINT = "Kerberos auth needs the optional extra: pip install 'dagster-livy[kerberos]'"
@@ -58,3 +61,11 @@ def make_auth(
             raise LivyConfigError(KERBEROS_EXTRA_HINT) from exc
         return HTTPSPNEGOAuth()
     return None
+
+
+def livy_client_from_env(url: str, env: Mapping[str, str], **client_kwargs: Any) -> LivyClient:
+    """A client for ``url`` with the Dagster resource's auth variables from ``env``:
+    LIVY_TOKEN, or LIVY_USERNAME and LIVY_PASSWORD (the notebook assets and the kernel use it)."""
+    auth = make_auth(username=env.get("LIVY_USERNAME") or None, password=env.get("LIVY_PASSWORD"),
+                     token=env.get("LIVY_TOKEN") or None)
+    return LivyClient(url, auth=auth, **client_kwargs)

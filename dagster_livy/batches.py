@@ -209,13 +209,14 @@ class BatchRunner:
                 watch.batch = polled
                 last_ok = self._clock()
             except LivyNotFoundError:
-                state, lines = self._resubmit_forgotten(body, watch), []
+                last_ok = self._clock()  # Livy answered
+                try:
+                    state, lines = self._resubmit_forgotten(body, watch), []
+                except LivyConnectionError as exc:  # a restarting server: still coming up
+                    self._ride_out(exc, last_ok, name)
+                    continue
             except LivyConnectionError as exc:
-                if self._clock() - last_ok > self.unreachable_grace_s:
-                    raise LivyConnectionError(
-                        f"Livy unreachable for over {self.unreachable_grace_s:.0f}s while batch {name} ran: {exc}",
-                        url=self.client.base_url, batch_name=name) from exc
-                self._sleep(self.poll.max_s)
+                self._ride_out(exc, last_ok, name)
                 continue
             if lines:
                 watch.log_lines.extend(lines)
@@ -234,6 +235,14 @@ class BatchRunner:
             interval = self.poll.next(interval, activity=state != last_state)
             last_state, last_poll_at = state, now
             self._sleep(interval)
+
+    def _ride_out(self, exc: LivyConnectionError, last_ok: float, name: str) -> None:
+        """Wait through an unreachable period; give up once it lasts over the grace."""
+        if self._clock() - last_ok > self.unreachable_grace_s:
+            raise LivyConnectionError(
+                f"Livy unreachable for over {self.unreachable_grace_s:.0f}s while batch {name} ran: {exc}",
+                url=self.client.base_url, batch_name=name) from exc
+        self._sleep(self.poll.max_s)
 
     def _read_log(self, watch: _Watch, newest: list[str]) -> list[str]:
         """New driver-log lines, reading the log page only when the batch's newest lines changed.
@@ -261,9 +270,9 @@ class BatchRunner:
             raise LivyBatchLostError(f"Livy lost batch {name} twice (restarted again?); giving up",
                                      url=self.client.base_url, batch_name=name)
         self.on_event(f"Livy no longer knows batch {name} (server restarted?); resubmitting it once")
+        self._new_tail(watch, name)  # before the POST: a POST that landed unseen starts a new log too
         watch.batch = self.client.submit_batch(body)
         watch.resubmitted = True
-        self._new_tail(watch, name)
         return watch.batch.state
 
     def _finish(self, watch: _Watch, state: LivyState, started: float,

@@ -19,6 +19,7 @@ runs in JupyterLab). Papermill's engine API gives the per-cell hooks and the ker
 """
 
 
+import hashlib
 import logging
 import os
 import re
@@ -31,12 +32,13 @@ from typing import Any, Callable, Mapping
 import dagster as dg
 import nbformat
 import papermill as pm
+from nbclient.exceptions import CellTimeoutError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 from papermill.utils import merge_kwargs, remove_args
 
-from dagster_livy.auth import make_auth
+from dagster_livy.auth import livy_client_from_env
 from dagster_livy.client import LivyClient
 from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError
@@ -232,10 +234,13 @@ papermill_engines.register(ENGINE_NAME, LivyPapermillEngine)
 
 
 def _livy_client(url: str) -> LivyClient:
-    # The same auth variables as the Livy resource and the kernel.
-    auth = make_auth(username=os.environ.get("LIVY_USERNAME") or None,
-                     password=os.environ.get("LIVY_PASSWORD"), token=os.environ.get("LIVY_TOKEN") or None)
-    return LivyClient(url, auth=auth, retries=2)
+    return livy_client_from_env(url, os.environ, retries=2)  # the kernel's auth variables
+
+
+def kernel_batch_tag(run_id: str, step: str) -> str:
+    """``run-<run id prefix>-<hash of the step>`` (the step: the asset key): unique per step, so the
+    cleanup of one notebook asset never deletes the kernel of another asset in the same run."""
+    return f"run-{run_id[:8]}-{hashlib.sha1(step.encode()).hexdigest()[:8]}"
 
 
 def delete_kernel_batches(batch: KernelBatch | None, livy_url: str, tag: str | None,
@@ -315,7 +320,7 @@ def run_notebook(input_path: Path, output_ipynb: Path, parameters: Mapping[str, 
             kernel_env=kernel_env)
     except PapermillExecutionError as exc:
         run.error = _cell_error(output_ipynb, exc)
-    except TimeoutError as exc:  # nbclient's CellTimeoutError
+    except CellTimeoutError as exc:  # only a cell's timeout; a socket timeout at kernel start propagates
         if not output_ipynb.exists():
             raise
         run.error = _record_timeout(output_ipynb, exc, cell_timeout_s, run.running_cell)
@@ -398,7 +403,7 @@ def notebook_asset(
         run = run_notebook(notebook, out, params, kernel_name=kernel_name, cell_timeout_s=timeout,
                            start_timeout_s=start_timeout_s, kernel_env=kernel_env() if kernel_env else None,
                            log=context.log.info, html_exclude_input=html_exclude_input,
-                           batch_tag=f"run-{context.run.run_id[:8]}")
+                           batch_tag=kernel_batch_tag(context.run.run_id, asset_key.to_user_string()))
         md = run_metadata(run)
         if run.error is not None:
             err = run.error

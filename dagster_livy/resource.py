@@ -12,6 +12,7 @@ from dagster_livy.auth import make_auth
 from dagster_livy.batches import BatchResult, BatchRunner, PollPolicy
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
+from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError, is_transient
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
@@ -27,7 +28,9 @@ class LivyResource(dg.ConfigurableResource):
     batch and are overridden per call.
     """
 
-    url: str = Field(default="http://127.0.0.1:8998", description="Livy server root URL.")
+    # A lambda: pydantic would pass the validated fields to a one-argument factory as `env`.
+    url: str = Field(default_factory=lambda: livy_url(),
+                     description="Livy server root URL (default: LIVY_URL, else LIVY_HOST:LIVY_PORT).")
     path_prefix: str = Field(default="", description="Gateway path prefix, e.g. /gateway/default/livy/v1.")
     username: str | None = Field(default=None, description="HTTP Basic user.")
     password: str | None = Field(default=None, description="HTTP Basic password (use dg.EnvVar).")

@@ -96,3 +96,18 @@ def livy_stack(tmp_path_factory) -> LivyStack:
         yield stack
     finally:
         run_livyctl(ctl_env, "down", check=False)
+
+
+# -- kernel batches (the kernel and notebook tests) ------------------------------------------
+KERNEL_BATCH_PREFIX = "pyspark-livy--"  # dagster_livy.jupyter.KERNEL_NAME + "--"
+
+
+def kernel_batches(livy) -> list:
+    """Kernel batches Livy still lists (running or retained after their end); `livy` is a
+    LivyClient or a server URL."""
+    from dagster_livy.client import LivyClient
+
+    if isinstance(livy, str):
+        with LivyClient(livy) as client:
+            return kernel_batches(client)
+    return [b for b in livy.list_batches(size=1000) if (b.name or "").startswith(KERNEL_BATCH_PREFIX)]

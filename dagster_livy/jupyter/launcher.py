@@ -96,13 +96,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--idle-timeout", type=float, default=3600.0,
                    help="exit when the Jupyter side is silent this long (seconds; 0 = never)")
     p.add_argument("--ip", default="", help="bind address of the kernel ports on the driver host "
-                   "(default spark.driver.host, else all interfaces)")
+                   "(default spark.driver.host, else this host's address towards the response address)")
     p.add_argument("--curve", choices=("auto", "required", "disabled"), default="disabled",
                    help="CurveZMQ encryption of the kernel's channels (key pair made here, sent sealed)")
     p.add_argument("--cwd", default="", help="working directory for the kernel, if it exists on "
                    "this host (the notebook's directory when the driver runs on the Jupyter machine)")
     p.add_argument("--advertise", default="", help="address the Jupyter side connects to "
-                   "(default the bind address, or this host's address when binding all interfaces)")
+                   "(default the bind address; with --ip 0.0.0.0 this host's address towards the response address)")
     return p.parse_args(argv)
 
 
@@ -113,11 +113,28 @@ def _split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _addresses(args: argparse.Namespace, spark: Any) -> tuple[str, str]:
-    bind = args.ip or spark.conf.get("spark.driver.host", "") or "0.0.0.0"
+def source_address(host: str, port: int = 9) -> str:
+    """This host's address on its route towards ``host``: one a peer there can connect back to
+    (unlike the FQDN's address, 127.0.1.1 on a default Debian /etc/hosts). A UDP connect sends
+    nothing; it only picks the route."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((socket.gethostbyname(host), port))
+        return s.getsockname()[0]
+
+
+def kernel_addresses(ip: str, driver_host: str, advertise: str, response_host: str) -> tuple[str, str]:
+    """(bind, advertise) of the kernel ports: ``--ip``, else spark.driver.host, else this driver
+    host's address towards the Jupyter side (its response address) -- one interface, not all."""
+    bind = ip or driver_host or source_address(response_host)
     if bind not in ("0.0.0.0", "*"):
         bind = socket.gethostbyname(bind)
-    advertise = args.advertise or (socket.gethostbyname(socket.getfqdn()) if bind in ("0.0.0.0", "*") else bind)
+    advertise = advertise or (source_address(response_host) if bind in ("0.0.0.0", "*") else bind)
+    return bind, advertise
+
+
+def _addresses(args: argparse.Namespace, spark: Any, response_host: str) -> tuple[str, str]:
+    bind, advertise = kernel_addresses(args.ip, spark.conf.get("spark.driver.host", ""), args.advertise,
+                                       response_host)
     # Fail here, with a clear message, rather than deep inside zmq.
     with socket.socket() as probe:
         try:
@@ -260,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"kernel {args.kernel_id}: starting the Spark session")
     from pyspark.sql import SparkSession
     spark = SparkSession.builder.getOrCreate()
-    bind, advertise = _addresses(args, spark)
+    bind, advertise = _addresses(args, spark, response_host)
     if args.cwd:
         if os.path.isdir(args.cwd):
             os.chdir(args.cwd)
@@ -272,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         _run_kernel(args, spark, log, bind, advertise, key, workdir, (response_host, response_port))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        spark.stop()
+        try:  # a failing stop must not replace the kernel's own error
+            spark.stop()
+        except Exception as exc:  # noqa: BLE001
+            log(f"stopping the Spark session failed: {exc!r}")
     return 0
 
 

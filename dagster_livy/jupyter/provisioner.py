@@ -27,7 +27,7 @@ from typing import Any
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from traitlets import Dict, Float, Int, List, Unicode
 
-from dagster_livy.auth import make_auth
+from dagster_livy.auth import livy_client_from_env
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.errors import (
@@ -47,14 +47,6 @@ LOG_TAIL_LINES = 60
 PROGRESS_EVERY_S = 10.0  # a start-up log line at least this often, so a slow start is not silence
 _EXIT_CODES = {LivyState.SUCCESS: 0, LivyState.DEAD: 1, LivyState.ERROR: 1,
                LivyState.KILLED: -signal.SIGKILL}
-
-
-def livy_client_from_env(url: str, env: dict[str, str]) -> LivyClient:
-    """A client for ``url`` with the Dagster resource's auth variables:
-    LIVY_TOKEN, or LIVY_USERNAME and LIVY_PASSWORD."""
-    auth = make_auth(username=env.get("LIVY_USERNAME") or None, password=env.get("LIVY_PASSWORD"),
-                     token=env.get("LIVY_TOKEN") or None)
-    return LivyClient(url, auth=auth)
 
 
 class LivyProvisioner(KernelProvisionerBase):
@@ -179,6 +171,9 @@ class LivyProvisioner(KernelProvisionerBase):
             self._conn, report = await self._await_report(listener, private_key, s, batch.state)
             await asyncio.to_thread(self._check_reachable, report)
         except BaseException:
+            if self._conn is not None:  # e.g. the report came but its ports are unreachable
+                self._conn.close()
+                self._conn = None
             await self._delete_batch()
             self._exit_code = self._exit_code if self._exit_code is not None else 1
             raise

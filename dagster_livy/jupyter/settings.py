@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from dagster_livy.env import livy_url, staging_dir
 from dagster_livy.errors import LivyConfigError
+from dagster_livy.jupyter.launcher import source_address
 
 ENCRYPTION_POLICIES = ("auto", "required", "disabled")
 # variable -> (field, parser)
@@ -154,16 +155,22 @@ class KernelSettings:
         """(bind host, advertised host) of the response socket the launcher connects back to.
 
         Default: loopback when Livy is local (the driver runs on this machine), else this host's
-        address as its name resolves; set LIVY_KERNEL_RESPONSE_HOST when the driver must use
-        another name (NAT, containers).
+        address on its route towards Livy (bound on that interface only); set
+        LIVY_KERNEL_RESPONSE_HOST when the driver must use another name (NAT, containers).
         """
         if self.response_host:
             return self.response_host, self.response_host
-        host = urlparse(self.livy_url).hostname or "127.0.0.1"
+        url = urlparse(self.livy_url)
+        host = url.hostname or "127.0.0.1"
         try:
             loopback = ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
         except (OSError, ValueError):
             loopback = False
         if loopback:
             return "127.0.0.1", "127.0.0.1"
-        return "0.0.0.0", socket.gethostbyname(socket.getfqdn())
+        try:
+            own = source_address(host, url.port or 8998)
+        except OSError as exc:
+            raise LivyConfigError(f"no route from this host to the Livy host {host!r} ({exc}); "
+                                  "set LIVY_KERNEL_RESPONSE_HOST") from exc
+        return own, own

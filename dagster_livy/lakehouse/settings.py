@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_livy.env import catalog_properties, livy_url
+from dagster_livy.env import catalog_properties, livy_url, staging_dir
 from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import LivyResource
@@ -30,10 +30,9 @@ class LakehouseSettings:
     @classmethod
     def from_env(cls, env: os._Environ | dict | None = None) -> "LakehouseSettings":
         env = os.environ if env is None else env
-        local_dir = Path(env.get("LIVY_LOCAL_DIR", REPO / ".livy"))
         return cls(
             scripts_uri=env.get("LIVY_SCRIPTS_URI", (REPO / "spark_scripts").as_uri()).rstrip("/"),
-            staging_dir=Path(env.get("LIVY_STAGING_DIR", Path(env.get("LIVY_RUN_DIR", local_dir)) / "staging")),
+            staging_dir=staging_dir(env),
             lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")),
             start_date=env.get("LAKEHOUSE_START_DATE", "2025-01-01"),
         )

@@ -31,6 +31,13 @@ def _busy_code(exc: BaseException) -> str | None:
     return None
 
 
+def _cause_line(exc: BaseException, code: str) -> str:
+    """The original error's telling line: the one naming the busy code (py4j's first line is only
+    "An error occurred while calling ..."), else its first non-empty line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return next((line for line in lines if code in line), lines[0] if lines else type(exc).__name__)[:300]
+
+
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every date in [start, end] (inclusive); ValueError when start > end."""
     if start > end:
@@ -142,8 +149,9 @@ def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, e
             f"({code}). The SQLite catalog allows one writer at a time and this commit waited out its "
             "busy_timeout (spark.sql.catalog.<name>.jdbc.busy_timeout). Another Spark driver was "
             "committing: run lakehouse jobs through the Dagster `livy` pool (limit 1), or use the "
-            "PostgreSQL catalog when writers must run concurrently. Rerun the dates (reruns are idempotent)."
-        ) from None  # the raw Java stack trace would bury this message in the driver log
+            "PostgreSQL catalog when writers must run concurrently. Rerun the dates (reruns are idempotent). "
+            f"Original error: {_cause_line(exc, code)}"
+        ) from exc  # this message stays the driver's last (exception) line; the Java trace precedes it
 
 
 def read_gold(spark: SparkSession, table: str, start: dt.date, end: dt.date,

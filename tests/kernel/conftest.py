@@ -12,9 +12,7 @@ from dagster_livy.client import LivyClient
 from dagster_livy.jupyter import KERNEL_NAME
 from dagster_livy.jupyter.kernelspec import install
 from dagster_livy.models import Batch
-
-BATCH_PREFIX = f"{KERNEL_NAME}--"
-
+from tests.conftest import kernel_batches
 
 @pytest.fixture(scope="module")
 def kernel_env(livy_stack):
@@ -36,11 +34,6 @@ def kernel_env(livy_stack):
 def livy(livy_stack):
     with LivyClient(livy_stack.url) as client:
         yield client
-
-
-def kernel_batches(livy: LivyClient) -> list[Batch]:
-    """Kernel batches Livy still knows (running or retained after their end)."""
-    return [b for b in livy.list_batches(size=1000) if (b.name or "").startswith(BATCH_PREFIX)]
 
 
 def live_kernel_batches(livy: LivyClient) -> list[Batch]:

@@ -15,6 +15,7 @@ import pytest
 import requests
 import websocket
 
+from dagster_livy.notebooks import delete_kernel_batches
 from tests.conftest import free_port
 from tests.kernel.conftest import live_kernel_batches
 
@@ -28,8 +29,12 @@ def lab(kernel_env, tmp_path):
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={tmp_path}",
            f"--IdentityProvider.token={token}",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.allow_root=True"]
+    # The tag finds this server's kernel batches even when POST /api/kernels failed or timed out
+    # (no kernel id to delete); the short idle timeout ends a kernel whose server was killed.
+    tag = f"lab-{secrets.token_hex(4)}"
+    env = {**kernel_env, "LIVY_KERNEL_BATCH_TAG": tag, "LIVY_KERNEL_IDLE_TIMEOUT_S": "120"}
     log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=kernel_env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     http = requests.Session()
     http.headers["Authorization"] = f"token {token}"
@@ -52,6 +57,8 @@ def lab(kernel_env, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        left = delete_kernel_batches(None, kernel_env["LIVY_URL"], tag, print)
+        print(f"\nteardown: {len(left)} kernel batch(es) of tag {tag} left to delete")
 
 
 def _message(msg_type: str, content: dict, session: str) -> dict:

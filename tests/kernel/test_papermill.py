@@ -7,7 +7,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from tests.kernel.conftest import kernel_batches
+from tests.conftest import kernel_batches
 
 pytestmark = pytest.mark.integration
 

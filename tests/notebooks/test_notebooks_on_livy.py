@@ -23,21 +23,13 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.jupyter.kernelspec import install
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import LakehouseSettings
-from dagster_livy.notebooks import notebook_asset
-from tests.conftest import REPO
+from dagster_livy.notebooks import kernel_batch_tag, notebook_asset
+from tests.conftest import KERNEL_BATCH_PREFIX as KERNEL_PREFIX, REPO, kernel_batches
 
 pytestmark = pytest.mark.integration
 D0, D1 = "2026-02-28", "2026-03-01"  # silver for both; notebooks build D1 (D0 = the day before)
-KERNEL_PREFIX = "pyspark-livy--"
 GOLD = ("gold.daily_customer_analytics", "gold.daily_sales_summary", "gold.product_performance_analytics")
 DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")
-
-
-def kernel_batches(livy_url: str) -> list:
-    """Every batch a pyspark-livy kernel created that Livy still lists (live or not yet deleted)."""
-    with LivyClient(livy_url) as client:
-        return [(b.name, b.raw_state) for b in client.list_batches(size=1000)
-                if (b.name or "").startswith(KERNEL_PREFIX)]
 
 
 def gold_rows(catalog: SqlCatalog, table: str, date: str) -> list[dict]:
@@ -195,7 +187,7 @@ def test_failing_cell_fails_the_asset_with_that_cells_error(lakehouse, livy_stac
     assert f"ValueError: no data for {D1}" in text and ("Traceback" in text or "Cell In[" in text), text
     md = {k: v.value for k, v in failure.user_failure_data.metadata.items()}
     assert md["ename"] == "ValueError" and md["evalue"] == f"no data for {D1}"
-    assert md["livy_batch_name"].startswith(f"{KERNEL_PREFIX}run-{result.run_id[:8]}--")
+    assert md["livy_batch_name"].startswith(f"{KERNEL_PREFIX}{kernel_batch_tag(result.run_id, 'failing_notebook')}--")
     saved = Path(md["executed_notebook"])
     assert errors_in(saved) == [f"ValueError: no data for {D1}"]
     assert Path(md["executed_notebook_html"]).exists()

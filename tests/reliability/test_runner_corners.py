@@ -116,6 +116,24 @@ def test_lost_twice_gives_up_after_one_resubmission(fake, t):
     assert sum("resubmitting it once" in e for e in events) == 1
 
 
+def test_resubmission_while_livy_comes_back_up_rides_out_the_grace(fake, t):
+    """Livy restarted (the batch is unknown) and refuses the resubmission's POST for a moment:
+    that is an unreachable period like any other, not an error escaping the grace."""
+    submitted(fake, "job-back", ["running"])
+    fake.add("GET", "/batches/job-back", 404, NOT_FOUND)  # lost: resubmit
+    fake.add("POST", "/batches", reset=True)  # the server is not up yet...
+    fake.add("GET", "/batches/job-back", reset=True)  # ...nor is the lookup after the ambiguous POST
+    fake.add("GET", "/batches/job-back", 404, NOT_FOUND)  # up again, still unknown: resubmit
+    fake.add("POST", "/batches", 201, batch("job-back", "starting", id_=1))
+    fake.add("GET", "/batches/job-back", 200, batch("job-back", "success", id_=1))
+    fake.add("DELETE", "/batches/job-back", 200, {"msg": "deleted"})
+    result = runner(fake, t, unreachable_grace_s=5.0).run({"file": "/x.py", "name": "job-back"})
+    posts = len(fake.calls("POST", "/batches"))
+    print(f"\nresubmitted through a refused POST: {posts} POSTs, {t.now:.1f} simulated s")
+    assert result.state is LivyState.SUCCESS and result.resubmitted and result.batch_id == 1
+    assert posts == 3
+
+
 def test_reattach_then_restart_resubmits_and_deletes_the_new_batch(fake, t):
     """Attempt 1 reattaches to attempt 0's batch; Livy restarts; the resubmitted batch has this
     attempt's name, and an interrupted run must delete *that* one."""
@@ -157,6 +175,7 @@ def test_reattach_then_restart_to_success_reports_the_new_name(fake, t):
     result = runner(fake, t).run({"file": "/x.py", "name": "job-r1"}, previous_names=["job-r0"])
     assert result.reattached and result.resubmitted and result.name == "job-r1"
     assert [r.route for r in fake.requests if r.method == "DELETE"] == ["/batches/job-r1"]
+    print(f"\nreattached to job-r0, finished as {result.name} in {len(fake.requests)} requests")
 
 
 @pytest.mark.parametrize("final", ["success", "dead"])
@@ -205,6 +224,7 @@ def test_interrupted_while_reporting_the_submission_still_deletes(fake, t):
         BatchRunner(client, clock=t.clock, sleep=t.sleep, on_event=interrupted_logging).run(
             {"file": "/x.py", "name": "job-int"})
     assert len(fake.calls("DELETE", "/batches/job-int")) == 1
+    print("\ninterrupted while reporting the submission: 1 DELETE")
 
 
 def test_a_refused_submission_deletes_nothing(fake, t):
@@ -214,6 +234,7 @@ def test_a_refused_submission_deletes_nothing(fake, t):
     with pytest.raises(Exception, match="Duplicate session name"):
         runner(fake, t).run({"file": "/x.py", "name": "job-dup"})
     assert fake.calls("DELETE", "/batches/job-dup") == []
+    print(f"\nrefused submission: 0 DELETEs in {len(fake.requests)} requests")
 
 
 def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):

@@ -52,3 +52,4 @@ def test_secret_conf_never_reaches_the_livy_server_log(livy_stack, logs_after_se
         pytest.skip("the server log is only readable for the suite's own Livy")
     _, server_log = logs_after_secret_batch
     assert SECRETS[0] not in server_log
+    print(f"\nsecret absent from {len(server_log)} chars of the Livy server log")

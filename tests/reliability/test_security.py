@@ -75,6 +75,7 @@ def test_loopback_needs_no_auth(tmp_path, host):
     run_livyctl(conf_env(tmp_path, LIVY_HOST=host, LIVY_AUTH=""), "conf")
     conf = livy_conf(tmp_path)
     assert conf["livy.server.host"] == host and "livy.server.auth.type" not in conf
+    print(f"\nLIVY_HOST={host} without LIVY_AUTH: conf rendered ({len(conf)} keys), no auth type")
 
 
 @pytest.mark.parametrize("auth, extra, missing", [
@@ -86,6 +87,7 @@ def test_loopback_needs_no_auth(tmp_path, host):
 def test_auth_setting_errors_name_the_setting(tmp_path, auth, extra, missing):
     out = run_livyctl(conf_env(tmp_path, LIVY_HOST="0.0.0.0", LIVY_AUTH=auth, **extra), "conf", check=False)
     assert out.returncode == 1 and missing in out.stderr, out.stderr
+    print(f"\nLIVY_AUTH={auth}: exit 1 naming {missing!r}")
 
 
 def test_auth_settings_render_livy_authentication(tmp_path):
@@ -108,3 +110,4 @@ def test_auth_settings_render_livy_authentication(tmp_path):
     assert conf["livy.server.auth.kerberos.keytab"] == "/etc/security/spnego.keytab"
     run_livyctl(conf_env(tmp_path, LIVY_HOST="0.0.0.0", LIVY_AUTH="proxy"), "conf")
     assert "livy.server.auth.type" not in livy_conf(tmp_path)
+    print("\n3 auth modes rendered: ldap (4 keys + csrf), kerberos (3 keys), proxy (no Livy auth)")

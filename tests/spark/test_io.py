@@ -73,3 +73,17 @@ def test_write_gold_replaces_exactly_the_requested_dates(spark, scratch):
     assert len(oracle.actual_gold(pyi, c.SALES_SUMMARY, d1)) == 1
     with pytest.raises(ValueError, match="not a gold table"):
         write_gold(spark, both, c.PAGE_VIEWS, d1, d2, catalog=name)
+
+
+def test_catalog_busy_message_keeps_the_original_errors_telling_line():
+    """py4j's first line says only which call failed: the line naming the busy code is kept."""
+    from lakehouse_jobs.io import _cause_line
+
+    raw = ("An error occurred while calling o67.sql.\n"
+           ": org.apache.iceberg.jdbc.UncheckedSQLException: Failed to execute: UPDATE iceberg_tables\n"
+           "Caused by: org.sqlite.SQLiteException: [SQLITE_BUSY] The database file is locked (database is locked)\n"
+           "\tat org.sqlite.core.DB.newSQLException(DB.java:1179)")
+    line = _cause_line(RuntimeError(raw), "SQLITE_BUSY")
+    print(f"\nkept: {line}")
+    assert line.startswith("Caused by: org.sqlite.SQLiteException: [SQLITE_BUSY]")
+    assert _cause_line(RuntimeError("\nfirst real line\nsecond"), "SQLITE_BUSY") == "first real line"

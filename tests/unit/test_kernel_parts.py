@@ -3,6 +3,7 @@ kernelspec and environment, the kernelspec, the entry point, and the no-Dagster 
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -75,6 +76,36 @@ def test_response_socket_is_loopback_for_a_local_livy():
     assert s.response_address() == ("127.0.0.1", "127.0.0.1")
     s = KernelSettings.resolve({}, {"LIVY_URL": "http://livy:8998", "LIVY_KERNEL_RESPONSE_HOST": "10.0.0.5"})
     assert s.response_address() == ("10.0.0.5", "10.0.0.5")
+
+
+def _route_to_test_net() -> str:
+    """This host's address towards TEST-NET-1 (nothing is sent), or skip without any route."""
+    try:
+        own = launcher.source_address("192.0.2.1")
+    except OSError as exc:
+        pytest.skip(f"no non-loopback route on this machine: {exc}")
+    return own
+
+
+def test_remote_livy_gets_the_routed_address_not_the_fqdn_nor_all_interfaces():
+    own = _route_to_test_net()
+    s = KernelSettings.resolve({}, {"LIVY_URL": "http://192.0.2.1:8998"})
+    bind, advertised = s.response_address()
+    assert bind == advertised == own and bind != "0.0.0.0"
+    assert not bind.startswith("127."), "a remote driver cannot connect back to a loopback address"
+    with socket.socket() as probe:  # an address of this host: it can be bound
+        probe.bind((bind, 0))
+    print(f"response socket for a remote Livy: bind/advertise {bind}")
+
+
+def test_kernel_ports_bind_one_interface_towards_the_jupyter_side():
+    assert launcher.kernel_addresses("", "", "", "127.0.0.1") == ("127.0.0.1", "127.0.0.1")
+    assert launcher.kernel_addresses("", "127.0.0.1", "", "192.0.2.1") == ("127.0.0.1", "127.0.0.1")
+    assert launcher.kernel_addresses("", "", "kernel.example", "127.0.0.1") == ("127.0.0.1", "kernel.example")
+    own = _route_to_test_net()
+    assert launcher.kernel_addresses("", "", "", "192.0.2.1") == (own, own)
+    assert launcher.kernel_addresses("0.0.0.0", "", "", "192.0.2.1") == ("0.0.0.0", own)
+    print(f"kernel ports: loopback for a loopback Jupyter side, {own} towards a remote one")
 
 
 def test_kernelspec_uses_the_registered_provisioner_with_message_interrupts():
