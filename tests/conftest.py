@@ -111,3 +111,40 @@ def kernel_batches(livy) -> list:
         with LivyClient(livy) as client:
             return kernel_batches(client)
     return [b for b in livy.list_batches(size=1000) if (b.name or "").startswith(KERNEL_BATCH_PREFIX)]
+
+
+# -- silver through the test Livy (pipeline, reliability and notebook tests) ----------------
+def point_lakehouse_at(stack: LivyStack, mp: pytest.MonkeyPatch) -> None:
+    """Point the lakehouse settings (and a kernel a test starts) at the test Livy and lakehouse."""
+    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
+        mp.setenv(key, str(stack.env[key]))
+
+
+def lakehouse_catalog(stack: LivyStack):
+    """pyiceberg's view of the test stack's SQLite catalog (the name must be Spark's: `lakehouse`)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from dagster_livy.env import catalog_properties
+
+    return SqlCatalog("lakehouse", **catalog_properties(str(stack.lakehouse_dir), {}))
+
+
+def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_day: int, seed: int,
+                    dirty_share: float, label: str):
+    """Deterministic silver for start..end, written by generate_silver.py as a real Livy batch
+    (with the lakehouse settings already pointed at `stack`); returns the BatchResult."""
+    import datetime as dt
+
+    from dagster_livy import BatchRunner, LivyClient
+    from dagster_livy.bodies import build_batch_body
+    from dagster_livy.lakehouse.packaging import package_zip
+    from dagster_livy.lakehouse.settings import LakehouseSettings
+
+    settings = LakehouseSettings.from_env()
+    body = build_batch_body(
+        settings.script("generate_silver.py"), name=f"{label}-silver-{dt.datetime.now():%H%M%S%f}",
+        args=["--start", start, "--end", end, "--page-views-per-day", str(page_views_per_day),
+              "--seed", str(seed), "--dirty-share", str(dirty_share)],
+        py_files=[package_zip(settings.staging_dir).as_uri()])
+    with LivyClient(stack.url) as client:
+        return BatchRunner(client).run(body)

@@ -6,14 +6,11 @@ from decimal import Decimal
 
 import dagster as dg
 import pytest
-from pyiceberg.catalog.sql import SqlCatalog
 
-from dagster_livy import BatchRunner, LivyClient
-from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.lakehouse.definitions import defs
-from dagster_livy.lakehouse.packaging import package_zip
-from dagster_livy.lakehouse.settings import LakehouseSettings, build_resources
+from dagster_livy.lakehouse.settings import build_resources
+from tests.conftest import generate_silver, lakehouse_catalog, point_lakehouse_at
 from tests.spark import oracle
 
 pytestmark = pytest.mark.integration
@@ -29,17 +26,9 @@ def lakehouse(livy_stack):
     """Silver for D1..D2 (with dirty rows of every kind), generated through the test Livy; the
     lakehouse definitions pointed at that Livy for the module."""
     mp = pytest.MonkeyPatch()
-    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
-        mp.setenv(key, str(livy_stack.env[key]))
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"pipeline-silver-{dt.datetime.now():%H%M%S%f}",
-        args=["--start", D1, "--end", D2, "--page-views-per-day", "10000", "--seed", "7", "--dirty-share", "0.1"],
-        py_files=[package_zip(settings.staging_dir).as_uri()])
-    with LivyClient(livy_stack.url) as client:
-        BatchRunner(client).run(body)
-    lh = livy_stack.lakehouse_dir
-    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    point_lakehouse_at(livy_stack, mp)
+    generate_silver(livy_stack, D1, D2, page_views_per_day=10000, seed=7, dirty_share=0.1, label="pipeline")
+    catalog = lakehouse_catalog(livy_stack)
     yield catalog
     mp.undo()
 

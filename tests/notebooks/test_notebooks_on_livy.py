@@ -24,7 +24,7 @@ from dagster_livy.jupyter.kernelspec import install
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import LakehouseSettings
 from dagster_livy.notebooks import kernel_batch_tag, notebook_asset
-from tests.conftest import KERNEL_BATCH_PREFIX as KERNEL_PREFIX, REPO, kernel_batches
+from tests.conftest import KERNEL_BATCH_PREFIX as KERNEL_PREFIX, REPO, generate_silver, kernel_batches, lakehouse_catalog, point_lakehouse_at
 
 pytestmark = pytest.mark.integration
 D0, D1 = "2026-02-28", "2026-03-01"  # silver for both; notebooks build D1 (D0 = the day before)
@@ -61,19 +61,11 @@ def lakehouse(livy_stack):
     reads LIVY_URL and LIVY_STAGING_DIR as a user's papermill would)."""
     install()
     mp = pytest.MonkeyPatch()
-    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
-        mp.setenv(key, str(livy_stack.env[key]))
+    point_lakehouse_at(livy_stack, mp)
     for var in [v for v in os.environ if v.startswith("LIVY_KERNEL_")]:
         mp.delenv(var)
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"notebooks-silver-{dt.datetime.now():%H%M%S%f}",
-        args=["--start", D0, "--end", D1, "--page-views-per-day", "400", "--seed", "5", "--dirty-share", "0.1"],
-        py_files=[package_zip(settings.staging_dir).as_uri()])
-    with LivyClient(livy_stack.url) as client:
-        BatchRunner(client).run(body)
-    lh = livy_stack.lakehouse_dir
-    yield SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    generate_silver(livy_stack, D0, D1, page_views_per_day=400, seed=5, dirty_share=0.1, label="notebooks")
+    yield lakehouse_catalog(livy_stack)
     mp.undo()
 
 

@@ -11,7 +11,6 @@ read or overwrite each other's partitions.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import json
 import sys
@@ -21,14 +20,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from pyiceberg.catalog.sql import SqlCatalog
 
-from dagster_livy import BatchRunner, LivyClient
-from dagster_livy.bodies import build_batch_body
-from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import LakehouseSettings
 
-from tests.conftest import REPO, free_port, run_livyctl
+from tests.conftest import REPO, free_port, generate_silver, lakehouse_catalog, point_lakehouse_at, run_livyctl
 
 HEADERS = {"X-Requested-By": "tests", "Content-Type": "application/json"}
 # Small enough that one chatty batch rolls the server log several times.
@@ -149,19 +144,11 @@ def reliability_lakehouse(livy_stack):
     """Tiny silver (300 page views a day, 10 % dirty) for SILVER_START..SILVER_END, generated
     through the test Livy; the lakehouse settings point at that Livy while the suite runs."""
     mp = pytest.MonkeyPatch()
-    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
-        mp.setenv(key, str(livy_stack.env[key]))
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"reliability-silver-{dt.datetime.now():%H%M%S%f}",
-        args=["--start", SILVER_START, "--end", SILVER_END, "--page-views-per-day", "300", "--seed", "11",
-              "--dirty-share", "0.1"],
-        py_files=[package_zip(settings.staging_dir).as_uri()])
-    with LivyClient(livy_stack.url) as client:
-        result = BatchRunner(client).run(body)
+    point_lakehouse_at(livy_stack, mp)
+    result = generate_silver(livy_stack, SILVER_START, SILVER_END, page_views_per_day=300, seed=11,
+                             dirty_share=0.1, label="reliability")
     print(f"\ntiny silver generated in {result.duration_s:.1f} s")
-    lh = livy_stack.lakehouse_dir
-    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lh}/catalog.db", warehouse=f"file://{lh}/warehouse")
+    settings, catalog = LakehouseSettings.from_env(), lakehouse_catalog(livy_stack)
     try:
         yield settings, catalog
     finally:
