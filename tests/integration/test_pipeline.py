@@ -27,7 +27,7 @@ def lakehouse(livy_stack):
     lakehouse definitions pointed at that Livy for the module."""
     mp = pytest.MonkeyPatch()
     point_lakehouse_at(livy_stack, mp)
-    generate_silver(livy_stack, D1, D2, page_views_per_day=10000, seed=7, dirty_share=0.1, label="pipeline")
+    generate_silver(livy_stack, D1, D2, page_views_per_day=4000, seed=7, dirty_share=0.1, label="pipeline")
     catalog = lakehouse_catalog(livy_stack)
     yield catalog
     mp.undo()
