@@ -108,8 +108,12 @@ system-deps:
 	[ -n "$$own_policy" ] && rm -f $$policy; \
 	[ $$rc = 0 ] || { echo "apt-get could not install$$missing"; exit 1; }
 
+# Two workers, a file each at a time (module fixtures stay in one process): each worker starts its
+# own Livy on a free port with its own lakehouse, so they never share a single-writer catalog.
+# Most of a Livy test is waiting (JVM start, polling, kernel start), which two workers overlap.
+TEST_WORKERS ?= 2
 test: jars system-deps kernelspec
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
