@@ -29,6 +29,11 @@ from dagster_livy.models import Batch, LivyState
 LOG_TAIL_LINES = 50
 # Read the log page at least this often even when the batch's newest lines look unchanged.
 PAGE_AT_LEAST_EVERY_S = 30.0
+# Livy flips a batch to its final state when spark-submit exits, while its stdout reader may
+# still be appending the last lines (the driver's traceback, the final Pipes messages): after the
+# end, the log is read until it stops growing for this long (bounded by LOG_SETTLE_MAX_S).
+LOG_SETTLE_S = 0.5
+LOG_SETTLE_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -275,13 +280,25 @@ class BatchRunner:
         watch.resubmitted = True
         return watch.batch.state
 
+    def _settle_log(self, watch: _Watch) -> None:
+        """Read the ended batch's log until it has stopped growing (see LOG_SETTLE_S)."""
+        began = quiet_since = self._clock()
+        while True:
+            rest = watch.tail.drain()
+            now = self._clock()
+            if rest:
+                watch.log_lines.extend(rest)
+                del watch.log_lines[:-LOG_TAIL_LINES]
+                self.on_lines(rest)
+                quiet_since = now
+            if now - quiet_since >= LOG_SETTLE_S or now - began >= LOG_SETTLE_MAX_S:
+                return
+            self._sleep(self.poll.initial_s)
+
     def _finish(self, watch: _Watch, state: LivyState, started: float,
                 end_detected_s: float | None) -> BatchResult:
         name = watch.batch.name
-        rest = watch.tail.drain()
-        if rest:
-            watch.log_lines.extend(rest)
-            self.on_lines(rest)
+        self._settle_log(watch)
         batch = watch.batch  # the terminal poll's answer: no extra request
         duration = self._clock() - started
         tail = tuple(watch.log_lines[-LOG_TAIL_LINES:])

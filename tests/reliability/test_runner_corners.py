@@ -7,6 +7,8 @@ test prints its figure (requests, simulated seconds).
 
 from __future__ import annotations
 
+import math
+
 from typing import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ from dagster_livy import (
     BatchRunner, LivyBatchFailedError, LivyBatchLostError, LivyClient, LivyConnectionError, LivyState,
     LivyTimeoutError, PollPolicy,
 )
+from dagster_livy.batches import LOG_SETTLE_S
 from tests.unit.http_fake import FakeLivy
 
 VERSION = {"version": "0.7.1-incubating"}
@@ -259,5 +262,28 @@ def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
     pages = len(fake.calls("GET", "/batches/job-q/log"))
     print(f"\n{polls} polls, {pages} log pages over {t.now:.1f} simulated s, {result.requests} requests")
     assert seen == ["a", "b", "c"]
-    # pages: the first poll, one forced after 30 s, the changed last poll, the final drain
-    assert polls == 41 and pages == 4
+    # pages: the first poll, one forced after 30 s, the changed last poll, the final drain, and
+    # the reads that let the ended batch's log settle (LOG_SETTLE_S at PollPolicy.initial_s)
+    settle = math.ceil(LOG_SETTLE_S / 0.25)
+    assert polls == 41 and pages == 4 + settle
+
+
+def test_lines_written_after_the_end_are_still_read(fake, t):
+    """Livy reports `dead` when spark-submit exits, while its stdout reader may still append the
+    traceback: the log is read until it stops growing, so the error carries the driver's exception."""
+    early = {"id": 0, "from": 0, "total": 3, "log": ["stdout: ", "starting", "\nstderr: "]}
+    late = {"id": 0, "from": 0, "total": 5,
+            "log": ["stdout: ", "starting", "Traceback (most recent call last):", "ValueError: boom", "\nstderr: "]}
+    fake.add("GET", "/batches/job-late", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 201, batch("job-late", "starting"))
+    fake.add("GET", "/batches/job-late", 200, dict(batch("job-late", "dead"), log=early["log"]), repeat=True)
+    fake.add("GET", "/batches/job-late/log", 200, early)
+    fake.add("GET", "/batches/job-late/log", 200, early)
+    fake.add("GET", "/batches/job-late/log", 200, late, repeat=True)
+    fake.add("DELETE", "/batches/job-late", 200, {"msg": "deleted"})
+    client = LivyClient(fake.url, retries=0, sleep=t.sleep, clock=t.clock)
+    with pytest.raises(LivyBatchFailedError) as caught:
+        BatchRunner(client, poll=PollPolicy(0.25, 1.0), clock=t.clock, sleep=t.sleep).run(
+            {"file": "/x.py", "name": "job-late"})
+    print(f"\nlog settled after {t.now:.2f} simulated s")
+    assert str(caught.value).startswith("ValueError: boom"), str(caught.value)
