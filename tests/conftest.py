@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,12 +130,15 @@ def lakehouse_catalog(stack: LivyStack):
     return SqlCatalog("lakehouse", **catalog_properties(str(stack.lakehouse_dir), {}))
 
 
+def unique_name(prefix: str) -> str:
+    """A batch or tag name no other test run uses (random, so no test reads the wall clock)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
 def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_day: int, seed: int,
                     dirty_share: float, label: str):
     """Deterministic silver for start..end, written by generate_silver.py as a real Livy batch
     (with the lakehouse settings already pointed at `stack`); returns the BatchResult."""
-    import datetime as dt
-
     from dagster_livy import BatchRunner, LivyClient
     from dagster_livy.bodies import build_batch_body
     from dagster_livy.lakehouse.packaging import package_zip
@@ -142,7 +146,7 @@ def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_da
 
     settings = LakehouseSettings.from_env()
     body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"{label}-silver-{dt.datetime.now():%H%M%S%f}",
+        settings.script("generate_silver.py"), name=unique_name(f"{label}-silver"),
         args=["--start", start, "--end", end, "--page-views-per-day", str(page_views_per_day),
               "--seed", str(seed), "--dirty-share", str(dirty_share)],
         py_files=[package_zip(settings.staging_dir).as_uri()])

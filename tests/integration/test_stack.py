@@ -13,7 +13,7 @@ import pytest
 import requests
 from pyiceberg.catalog.sql import SqlCatalog
 
-from tests.conftest import REPO, free_port, run_livyctl
+from tests.conftest import REPO, free_port, run_livyctl, unique_name
 
 pytestmark = pytest.mark.integration
 HEADERS = {"X-Requested-By": "tests", "Content-Type": "application/json"}
@@ -42,7 +42,7 @@ def test_version_is_the_resolved_livy(livy_stack):
 
 
 def test_batch_writes_iceberg_table_that_pyiceberg_reads(livy_stack):
-    name = f"stack-smoke-{int(time.time())}"
+    name = unique_name("stack-smoke")
     body = {
         "file": (REPO / "spark_scripts" / "smoke_iceberg.py").as_uri(),
         "name": name,

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 import requests
 import websocket
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
 
 from dagster_livy.notebooks import delete_kernel_batches
 from tests.conftest import free_port
@@ -62,8 +63,9 @@ def lab(kernel_env, tmp_path):
 
 
 def _message(msg_type: str, content: dict, session: str) -> dict:
-    header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "test", "session": session,
-              "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"}
+    # jupyter_client writes the protocol header (msg_id, date, version); the test reads no time.
+    header = json.loads(json.dumps(Session(session=session, username="test").msg_header(msg_type),
+                                   default=json_default))
     return {"header": header, "parent_header": {}, "metadata": {}, "content": content,
             "channel": "shell", "buffers": []}
 

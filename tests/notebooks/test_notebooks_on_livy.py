@@ -6,7 +6,6 @@ Kernel starts are spark-submits: the three prototypes run once (module fixture) 
 that needs gold shares those runs. Dates are fixed.
 """
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -24,7 +23,7 @@ from dagster_livy.jupyter.kernelspec import install
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import LakehouseSettings
 from dagster_livy.notebooks import kernel_batch_tag, notebook_asset
-from tests.conftest import KERNEL_BATCH_PREFIX as KERNEL_PREFIX, REPO, generate_silver, kernel_batches, lakehouse_catalog, point_lakehouse_at
+from tests.conftest import KERNEL_BATCH_PREFIX as KERNEL_PREFIX, REPO, generate_silver, kernel_batches, lakehouse_catalog, point_lakehouse_at, unique_name
 
 pytestmark = pytest.mark.integration
 D0, D1 = "2026-02-28", "2026-03-01"  # silver for both; notebooks build D1 (D0 = the day before)
@@ -88,7 +87,7 @@ def script_gold(notebook_gold, lakehouse, livy_stack):
     {table: (rows, snapshot)}."""
     settings = LakehouseSettings.from_env()
     body = build_batch_body(livy_stack.stage(Path(__file__).with_name("gold_scripts_in_one_driver.py")),
-                            name=f"parity-scripts-{dt.datetime.now():%H%M%S%f}", args=[D1],
+                            name=unique_name("parity-scripts"), args=[D1],
                             py_files=[package_zip(settings.staging_dir).as_uri()])
     with LivyClient(livy_stack.url) as client:
         BatchRunner(client).run(body)
@@ -245,7 +244,7 @@ def test_cleanup_finds_a_kernel_batch_by_the_runs_tag(livy_stack):
     from dagster_livy.notebooks import delete_kernel_batches
 
     sleeper = livy_stack.stage(REPO / "tests" / "livy_scripts" / "sleeper.py")
-    tag = f"run-{dt.datetime.now():%H%M%S%f}"[:12]
+    tag = unique_name("run")
     name = f"{KERNEL_PREFIX}{tag}--0123abcd--{os.getpid()}"
     with LivyClient(livy_stack.url) as client:
         client.submit_batch(build_batch_body(sleeper, name=name, args=["300"]))

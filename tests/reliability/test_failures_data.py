@@ -3,7 +3,6 @@ a missing silver date fails naming table and date and leaves gold untouched)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import time
 
@@ -15,6 +14,8 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.definitions import defs
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.settings import build_resources
+
+from tests.conftest import unique_name
 
 from .conftest import NO_SILVER_DATE, SILVER_END
 
@@ -61,7 +62,7 @@ def test_a_locked_catalog_fails_the_commit_naming_table_and_why(reliability_lake
     table = "gold.daily_sales_summary"
     before = gold_snapshot(catalog, table)
     body = build_batch_body(
-        settings.script("batch_sales_summary.py"), name=f"locked-{dt.datetime.now():%H%M%S%f}",
+        settings.script("batch_sales_summary.py"), name=unique_name("locked"),
         args=["--date", SILVER_END], py_files=[package_zip(settings.staging_dir).as_uri()],
         # Wait 2 s for the lock instead of the stack's 30 s: keeps the test short.
         conf={"spark.sql.catalog.lakehouse.jdbc.busy_timeout": "2000"})

@@ -23,7 +23,7 @@ import pytest
 from dagster_livy import BatchRunner, LivyClient, LivyState, LivyTimeoutError
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
-from tests.conftest import REPO
+from tests.conftest import REPO, unique_name
 from tests.spark import oracle
 
 from .conftest import SILVER_END
@@ -116,7 +116,7 @@ def test_sigtermed_livy_is_detected_and_the_gold_batch_resubmitted_once(livy_sta
         pytest.skip("restarts the server: only with the suite's own Livy")
     settings, catalog = reliability_lakehouse
     table = "gold.daily_sales_summary"
-    name = f"restart-gold-{dt.datetime.now():%H%M%S%f}"
+    name = unique_name("restart-gold")
     body = build_batch_body(settings.script("batch_sales_summary.py"), name=name, args=["--date", SILVER_END],
                             py_files=[package_zip(settings.staging_dir).as_uri()])
     outcome: dict = {}

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import REPO, run_livyctl
+from tests.conftest import REPO, run_livyctl, unique_name
 
 HEADERS = {"X-Requested-By": "tests", "Content-Type": "application/json"}
 
@@ -31,7 +31,7 @@ def test_whitelist_is_not_a_boundary_on_livy_071(livy_stack, tmp_path):
     script.write_text("print('RAN OUTSIDE THE WHITELIST', flush=True)\n")
     ran = {}
     for label, path in escaping_paths(script).items():
-        name = f"whitelist-escape-{int(time.time() * 1000)}"
+        name = unique_name("whitelist-escape")
         resp = requests.post(f"{livy_stack.url}/batches", headers=HEADERS, timeout=30,
                              json={"file": path, "name": name, "conf": {"spark.log.level": "WARN"}})
         try:

@@ -25,7 +25,7 @@ from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.errors import LivyHTTPError
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, unique_name
 from tests.reliability.conftest import _load
 
 pytestmark = pytest.mark.integration
@@ -108,7 +108,7 @@ def client(proxy, **auth) -> LivyClient:
 
 
 def test_basic_auth_through_nginx_runs_a_batch(proxy, livy_stack):
-    name = f"proxy-basic-{int(time.time() * 1000)}"
+    name = unique_name("proxy-basic")
     body = build_batch_body(livy_stack.stage(REPO / "tests" / "livy_scripts" / "printer.py"), name=name,
                             args=["5"], conf={"spark.log.level": "WARN"})
     lines = []
@@ -123,7 +123,7 @@ def test_basic_auth_through_nginx_runs_a_batch(proxy, livy_stack):
 
 
 def test_bearer_token_through_nginx_gets_and_deletes(proxy, livy_stack):
-    name = f"proxy-bearer-{int(time.time() * 1000)}"
+    name = unique_name("proxy-bearer")
     body = build_batch_body(livy_stack.stage(REPO / "tests" / "livy_scripts" / "sleeper.py"), name=name,
                             args=["60"])
     with client(proxy, token=proxy.token) as c:
@@ -145,7 +145,7 @@ def test_wrong_or_missing_credentials_get_401(proxy, livy_stack, case):
         "wrong token": {"token": proxy.token[:-1]},
         "token as Basic password": {"username": "analyst", "password": proxy.token},
     }[case]
-    name = f"proxy-denied-{int(time.time() * 1000)}"
+    name = unique_name("proxy-denied")
     with client(proxy, **auth) as c:
         with pytest.raises(LivyHTTPError) as got:
             c.version()
