@@ -73,3 +73,14 @@ def catalog_properties(lakehouse_dir: str, env: Mapping[str, str] | None = None)
     user, password = quote(env["ICEBERG_DB_USER"], safe=""), quote(env["ICEBERG_DB_PASSWORD"], safe="")
     port = env.get("ICEBERG_DB_PORT") or "5432"
     return {**props, "uri": f"postgresql+psycopg2://{user}:{password}@{host}:{port}/{env['ICEBERG_DB']}"}
+
+
+def seconds(var: str, raw: str) -> float:
+    """A duration setting in seconds (>= 0); errors name the setting."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{var} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{var} must be >= 0, got {raw!r}")
+    return value

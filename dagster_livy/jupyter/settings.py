@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
-from dagster_livy.env import livy_url, staging_dir
+from dagster_livy.env import livy_url, seconds, staging_dir
 from dagster_livy.errors import LivyConfigError
 from dagster_livy.jupyter.launcher import source_address
 
@@ -26,12 +26,9 @@ _ENV_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {}
 
 def _float(var: str, raw: str) -> float:
     try:
-        value = float(raw)
-    except ValueError:
-        raise LivyConfigError(f"{var} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise LivyConfigError(f"{var} must be >= 0, got {raw!r}")
-    return value
+        return seconds(var, raw)
+    except ValueError as exc:
+        raise LivyConfigError(str(exc)) from None
 
 
 def _int(var: str, raw: str) -> int:

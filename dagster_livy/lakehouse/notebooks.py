@@ -14,6 +14,7 @@ import os
 
 import dagster as dg
 
+from dagster_livy.env import seconds
 from dagster_livy.lakehouse.assets import DAILY, LIVY_POOL, PREVIOUS_DAY_TOO, table_key
 from dagster_livy.lakehouse.jobs import daily_schedule
 from dagster_livy.lakehouse.settings import REPO
@@ -27,14 +28,7 @@ PROTOTYPE_GROUP = "notebook_prototypes"
 
 def cell_timeout_s() -> float | None:
     """NOTEBOOK_CELL_TIMEOUT_S (seconds; 0 = none), default 1800; read at run time."""
-    raw = os.environ.get("NOTEBOOK_CELL_TIMEOUT_S", "1800")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"NOTEBOOK_CELL_TIMEOUT_S must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"NOTEBOOK_CELL_TIMEOUT_S must be >= 0, got {raw!r}")
-    return value or None
+    return seconds("NOTEBOOK_CELL_TIMEOUT_S", os.environ.get("NOTEBOOK_CELL_TIMEOUT_S", "1800")) or None
 
 
 def _parameters(date: str) -> dict:
