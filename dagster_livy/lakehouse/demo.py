@@ -20,14 +20,13 @@ from decimal import Decimal
 
 import dagster as dg
 
-from dagster_livy import BatchRunner, LivyClient
-from dagster_livy.bodies import build_batch_body
-from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.env import livy_url
-from dagster_livy.lakehouse.settings import REPO, LakehouseSettings, build_resources
+from dagster_livy.lakehouse import testing
+from dagster_livy.lakehouse.settings import PROJECT_DIR, LakehouseSettings, build_resources
 from lakehouse_jobs.tables import GOLD_TABLES
 
-LIVYCTL = [sys.executable, str(REPO / "livy" / "livyctl.py")]
+# The local stack is the checkout's (`make demo`); from an installed wheel, set LIVY_URL.
+LIVYCTL = [sys.executable, str(PROJECT_DIR / "livy" / "livyctl.py")]
 
 
 def say(msg: str) -> None:
@@ -41,16 +40,10 @@ def local_livy_state() -> int:
 
 
 def generate_silver(url: str, settings: LakehouseSettings, start: dt.date, end: dt.date, args) -> None:
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"demo-silver-{time.strftime('%Y%m%dT%H%M%S')}",
-        args=["--start", start.isoformat(), "--end", end.isoformat(),
-              "--page-views-per-day", str(args.page_views_per_day), "--seed", str(args.seed),
-              "--dirty-share", str(args.dirty_share)],
-        py_files=[package_zip(settings.staging_dir).as_uri()],
-    )
-    with LivyClient(url) as client:
-        result = BatchRunner(client, on_event=say, on_lines=lambda ls: [
-            say(line) for line in ls if line.startswith("SILVER ")]).run(body)
+    result = testing.generate_silver(
+        url, settings, start=start, end=end, page_views_per_day=args.page_views_per_day, seed=args.seed,
+        dirty_share=args.dirty_share, name=f"demo-silver-{time.strftime('%Y%m%dT%H%M%S')}",
+        on_event=say, on_lines=lambda ls: [say(line) for line in ls if line.startswith("SILVER ")])
     say(f"silver ready in {result.duration_s:.0f}s")
 
 
@@ -62,12 +55,9 @@ def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, start
 
 def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[list[list[str]], bool]:
     """Rows per (table, date) read back from Iceberg, with the run's checks and batches."""
-    md, checks = {}, defaultdict(lambda: [0, 0])
+    md, checks = testing.materializations(result.all_events), defaultdict(lambda: [0, 0])
     for e in result.all_events:
-        if e.event_type_value == "ASSET_MATERIALIZATION":
-            m = e.event_specific_data.materialization
-            md[".".join(m.asset_key.path)] = {k: v.value for k, v in m.metadata.items()}
-        elif e.event_type_value == "ASSET_CHECK_EVALUATION":
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
             d = e.event_specific_data
             counts = checks[".".join(d.asset_key.path)]
             counts[0] += int(d.passed)
@@ -102,12 +92,10 @@ def cluster_summary(result, master_ui: str) -> str:
             return json.load(resp)
 
     apps, master = set(), "?"
-    for e in result.all_events:
-        if e.event_type_value == "ASSET_MATERIALIZATION":
-            md = {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
-            if md.get("spark_application_id"):
-                apps.add(md["spark_application_id"])
-                master = md.get("spark_master", master)
+    for _, md in testing.materialization_metadata(result.all_events):
+        if md.get("spark_application_id"):
+            apps.add(md["spark_application_id"])
+            master = md.get("spark_master", master)
     try:
         workers = get(master_ui.rstrip("/") + "/json/")["workers"]
         executors = {}

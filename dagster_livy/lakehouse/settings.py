@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_livy.env import catalog_properties, lakehouse_dir, livy_url, staging_dir
+from dagster_livy.env import lakehouse_dir, livy_url, staging_dir
 from dagster_livy.lakehouse.clock import LakehouseClock
 from dagster_livy.packaging import package_dir
 from dagster_livy.pipes import PipesLivyClient
@@ -62,15 +62,16 @@ class LakehouseSettings:
     def catalog(self, env: os._Environ | dict | None = None):
         """pyiceberg's view of the `lakehouse` catalog the Spark jobs write: SQLite in
         lakehouse_dir, or PostgreSQL with ICEBERG_DB_HOST set (dagster_livy.env.catalog_properties)."""
-        from pyiceberg.catalog import load_catalog
+        from dagster_livy.lakehouse.testing import CATALOG_NAME, open_catalog
 
         env = os.environ if env is None else env
         # The compose stack configures pyiceberg itself (PYICEBERG_CATALOG__LAKEHOUSE__*: S3
-        # warehouse on MinIO); load_catalog reads that. The name must be Spark's: the JDBC catalog
-        # keys its rows by catalog_name.
+        # warehouse on MinIO); load_catalog reads that.
         if env.get("PYICEBERG_CATALOG__LAKEHOUSE__URI"):
-            return load_catalog("lakehouse")
-        return load_catalog("lakehouse", type="sql", **catalog_properties(str(self.lakehouse_dir), env))
+            from pyiceberg.catalog import load_catalog
+
+            return load_catalog(CATALOG_NAME)
+        return open_catalog(self.lakehouse_dir, env=env)
 
 
 def build_resources(env: os._Environ | dict | None = None) -> dict:
