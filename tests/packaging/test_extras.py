@@ -29,8 +29,10 @@ LAKEHOUSE = [PKG / "notebooks.py", *sorted((PKG / "lakehouse").glob("*.py")),
 LAYERS = {
     "client": (CLIENT, ["kerberos"], {}),  # requests-gssapi only with LIVY_AUTH=kerberos (extra)
     "dagster": (DAGSTER, ["dagster"], {}),
-    # The launcher runs inside the Spark driver, which has pyspark by definition.
-    "jupyter": (JUPYTER, ["jupyter"], {"pyspark": "launcher.py runs in the Spark driver"}),
+    # The launcher runs inside the Spark driver: its Python is Livy's (pyspark by definition,
+    # ipykernel as documented; locally the lakehouse extra's).
+    "jupyter": (JUPYTER, ["jupyter"], {"pyspark": "launcher.py runs in the Spark driver",
+                                       "ipykernel": "launcher.py runs in the Spark driver"}),
     "lakehouse": (LAKEHOUSE, ["lakehouse"], {}),
 }
 # What each layer may import of the package (never a layer above it).
