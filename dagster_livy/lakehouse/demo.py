@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     if url == livy_url({k: v for k, v in os.environ.items() if k != "LIVY_URL"}):
         # The local stack: use a server only if it is this checkout's (never write into another
         # checkout's lakehouse), else start one.
+        if not os.path.exists(LIVYCTL[1]):
+            say(f"FAILED: no {LIVYCTL[1]}: the local Livy is started from a checkout (`make demo`); "
+                "with an installed package, set LIVY_URL to a running Livy")
+            return 2
         state = local_livy_state()
         if state not in (0, 3):
             say("FAILED: the Livy on this port is not this checkout's (see above)")
