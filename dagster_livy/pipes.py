@@ -16,8 +16,8 @@ Message channels (`message_channel`, unless a `message_reader` is injected):
 Only public Dagster imports: this module must keep working across Dagster minor releases.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dagster reads the ResourceDependency annotations of
+# the resource class at class creation and does not resolve string annotations.
 import json
 import os
 from contextlib import contextmanager
