@@ -64,6 +64,8 @@ class ProgressReporter:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self._every_s + 30)
+            if self._thread.is_alive():
+                return  # stuck in a call into Spark: a progress line never holds the job up
         self.poll()
 
     def _run(self) -> None:
