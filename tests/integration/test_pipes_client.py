@@ -45,7 +45,7 @@ class CountingFileMessageReader(dg.PipesFileMessageReader):
 
 def test_injected_context_injector_and_message_reader_carry_pipes(livy_stack, tmp_path):
     """Local mode: the driver runs on this machine, so files here are the shared location."""
-    staged = livy_stack.stage(SCRIPTS / "pipes_ok.py")
+    staged = livy_stack.stage(SCRIPTS / "pipes_plain.py")
 
     @dg.asset(check_specs=[dg.AssetCheckSpec("has_rows", asset="injected_table")])
     def injected_table(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
