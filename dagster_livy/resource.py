@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -93,6 +95,7 @@ class LivyResource(dg.ConfigurableResource):
         conf: dict[str, Any] | None = None,
         name: str | None = None,
         on_lines: Callable[[list[str]], list[str]] | None = None,
+        delete_on_interrupt: bool = True,
         **overrides: Any,
     ) -> BatchResult:
         """Submit `file` as a Livy batch (or reattach on retry) and wait for its end.
@@ -100,8 +103,13 @@ class LivyResource(dg.ConfigurableResource):
         The batch name is derived from the asset/op, partition and run id, so a step retry finds
         a still-running batch of an earlier attempt instead of starting a second one. A failed
         batch raises `LivyBatchFailedError` with the driver's Python traceback; a timeout or a
-        terminated run deletes the batch first. `on_lines` may filter the log lines (the Pipes
-        client takes its messages out) and returns what should still be logged.
+        terminated run deletes the batch first (`delete_on_interrupt=False` leaves it running).
+        `on_lines` may filter the log lines (the Pipes client takes its messages out) and returns
+        what should still be logged.
+
+        The step's log names the batch by what it computes ("gold/daily_sales_summary
+        2026-10-30"); its full name and URL are logged at debug level, and Dagster Pipes
+        bootstrap arguments (long base64) never appear in the log.
         """
         log = context.log
         base_parts, attempt = _name_parts(context)
@@ -110,8 +118,12 @@ class LivyResource(dg.ConfigurableResource):
         previous = [] if name != names[-1] else list(reversed(names[:-1]))
         body = self.batch_body(file, name=name, args=args, conf=conf, **overrides)
         secrets = self.secrets() + [v for k, v in body.get("conf", {}).items() if is_secret_key(k)]
-        shown_args = [a if len(a) < 120 else a[:40] + "...(bootstrap)" for a in body.get("args", [])]
-        log.info(f"Livy batch {name}: {file} args={shown_args} conf={redact_conf(body.get('conf', {}))}")
+        label = _label(base_parts)
+        shown_args, pipes_args = _shown_args(body.get("args", []))
+        log.info(f"Submitting Livy batch for {label}: {file} args={shown_args}"
+                 + (f" (+ {pipes_args} Dagster Pipes bootstrap arguments)" if pipes_args else "")
+                 + f" conf={redact_conf(body.get('conf', {}))}")
+        log.debug(f"Livy batch name for {label}: {name}")
 
         def emit(lines: list[str]) -> None:
             if on_lines is not None:
@@ -120,19 +132,28 @@ class LivyResource(dg.ConfigurableResource):
                 return
             for i in range(0, len(lines), LINES_PER_EVENT):
                 chunk = "\n".join(lines[i : i + LINES_PER_EVENT])
-                log.info(f"[{name}]\n" + redact_text(chunk, secrets))
+                log.info(f"[driver {label}]\n" + redact_text(chunk, secrets))
+
+        def event(msg: str) -> None:
+            # The runner names the batch in full: the 60-character name (and its URL) goes to
+            # debug, the human-facing line says what the batch computes.
+            msg = redact_text(msg, secrets)
+            short = _shorten(msg, name, previous, label)
+            log.info(short)
+            if short != msg:
+                log.debug(msg)
 
         with self.get_client() as client:
             runner = BatchRunner(
-                client,
+                client if delete_on_interrupt else _KeepOnInterrupt(client),
                 poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
                 max_wait_s=self.max_wait_s,
                 delete_on_completion=self.delete_on_completion,
                 on_lines=emit,
-                on_event=lambda msg: log.info(redact_text(msg, secrets)),
+                on_event=event,
             )
             result = runner.run(body, previous_names=previous)
-        log.info(f"Livy batch {name} {result.state.value} in {result.duration_s:.1f}s")
+        log.info(f"Livy batch {result.batch_id} ({label}) {result.state.value} in {result.duration_s:.1f}s")
         return result
 
 
@@ -151,6 +172,61 @@ def retry_transient_only() -> Iterator[None]:
         if is_transient(exc):
             raise
         raise dg.Failure(description=f"{exc}\n(permanent failure: not retried)", allow_retries=False) from exc
+
+
+PIPES_ARG_PREFIX = "--dagster-pipes-"
+
+
+def _shown_args(args: list[str]) -> tuple[list[str], int]:
+    """The script's own arguments, and how many Dagster Pipes bootstrap arguments (flag and
+    encoded value) were dropped."""
+    shown, dropped, skip_value = [], 0, False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+        elif arg.startswith(PIPES_ARG_PREFIX):
+            skip_value, dropped = "=" not in arg, dropped + 1
+        else:
+            shown.append(arg)
+    return shown, dropped
+
+
+def _label(parts: list[str]) -> str:
+    """What a batch computes, for people: "gold/daily_sales_summary 2026-10-30"."""
+    return " ".join([parts[0].replace("__", "/"), *parts[1:]])
+
+
+def _shorten(message: str, name: str, previous: list[str], label: str) -> str:
+    """`message` for people: batch URLs dropped, "batch <name> (id 12)" -> "batch 12 (<label>)",
+    any other "batch <name>" -> "batch for <label>" (a batch of an earlier attempt of the step,
+    reattached, is labelled so)."""
+    for candidate in sorted({name, *previous}, key=len, reverse=True):
+        shown = label if candidate == name else f"{label}, earlier attempt"
+        c = re.escape(candidate)
+        message = re.sub(r":?[ \t]*https?://\S*/batches/" + c + r"(?![\w.-])", "", message)
+        message = re.sub(r"\bbatch " + c + r" \(id (\d+)\)", lambda m: f"batch {m[1]} ({shown})", message)
+        message = re.sub(r"\bbatch " + c + r"(?![\w.-])", lambda m: f"batch for {shown}", message)
+        message = message.replace(candidate, shown)
+    return message
+
+
+class _KeepOnInterrupt:
+    """A LivyClient whose batch deletion is skipped while the Dagster run is being terminated
+    (`delete_on_interrupt=False`); every other call and every other deletion passes through."""
+
+    def __init__(self, client: LivyClient) -> None:
+        self._client = client
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._client, attr)
+
+    def delete_batch(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        # Called from the runner's cleanup: the exception in flight says why it stops.
+        if isinstance(sys.exc_info()[1], (dg.DagsterExecutionInterruptedError, KeyboardInterrupt)):
+            raise LivyError("left running on purpose: the Dagster run was terminated and termination "
+                            "is not forwarded (forward_termination=False); it runs on unwatched. "
+                            "DELETE it on the Livy server if it must not finish")
+        return self._client.delete_batch(name, *args, **kwargs)
 
 
 def _name_parts(context: Any) -> tuple[list[str], int]:

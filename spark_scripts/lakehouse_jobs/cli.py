@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from . import io, silver
 from . import contract as c
 from .pipeline import JobResult, run_gold_job  # noqa: F401  (re-exported: scripts and notebooks)
+from .progress import report_progress
 
 PIPES_ARGS = ("--dagster-pipes-context", "--dagster-pipes-messages")
 
@@ -184,8 +185,9 @@ def main_gold(table: str, argv: list[str] | None = None, spark: SparkSession | N
         if own:
             spark = SparkSession.builder.getOrCreate()  # name/conf come from spark-submit (Livy)
         try:
-            app = spark_app_metadata(spark)
-            result = run_gold_job(spark, table, start, end, args.catalog)
+            with report_progress(spark, pipes):  # Spark job/stage progress in the Dagster log
+                app = spark_app_metadata(spark)
+                result = run_gold_job(spark, table, start, end, args.catalog)
         finally:
             if own:
                 spark.stop()
