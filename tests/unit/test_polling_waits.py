@@ -65,7 +65,9 @@ def test_statement_wait_is_fast_at_first_and_after_a_state_change(fake):
     with LivyClient(fake.url, sleep=clock.sleep, clock=clock) as c:
         assert c.execute(1, "1+1").text == "2"
     p = SESSION_POLL
-    grow = [p.initial_s * p.factor ** i for i in range(5)]  # before the 4 waiting polls and the running one
+    grow = [p.initial_s]
+    for _ in range(4):
+        grow.append(grow[-1] * p.factor)
     print(f"\nstatement sleeps {clock.sleeps}")
     # running seen: back to initial_s, then growing again
     assert clock.sleeps == [round(s, 4) for s in grow + [p.initial_s, p.initial_s * p.factor]]
