@@ -34,9 +34,12 @@ LOG_TAIL_LINES = 50
 # from the log page; that read may wait this long, so a chatty batch costs one page per this
 # many seconds rather than one per poll, unless Livy's ring buffer could wrap first (below).
 PAGE_DEFER_S = 5.0
-# livy.cache-log.size's default: lines kept per batch. Pages are read before half of it could
-# have been printed since the last page (estimated from the rate seen so far); a detected gap
-# (a smaller buffer, a burst) makes every later poll read the page at once.
+# livy.cache-log.size's default: lines kept per batch (or more, once a longer page was seen).
+# A deferred page is read before half of it could have been printed, at the rate measured while
+# the previous page waited; after a pause in the output the rate is measured afresh (page at
+# once). So output that speeds up over 2x within a chatty stretch can overrun a 200-line buffer:
+# that loss is counted (BatchResult.log_gaps) and every later page is read at once. This
+# project's Livy keeps 5000 lines (livy/conf/livy.conf.template).
 LIVY_LOG_BUFFER = 200
 # Read the log page at least this often while the newest lines repeat themselves (output that
 # repeats its last lines exactly cannot be told apart from no output by the window).
@@ -82,8 +85,7 @@ class _Watch:
     last_window: list[str] | None = None  # the batch's newest log lines at the last poll
     last_page_at: float = float("-inf")
     page_owed_since: float | None = None  # the window could not give the lines since then
-    lines_since_page: int = 0
-    rate: float | None = None  # lines per second between the last two pages (inf after a gap)
+    rate: float | None = None  # lines/s printed while the last owed page waited (inf after a gap)
 
 
 class BatchRunner:
@@ -186,7 +188,6 @@ class BatchRunner:
         # A new batch (or a resubmission): nothing seen, nothing known of its output rate.
         watch.last_window = None
         watch.page_owed_since = None
-        watch.lines_since_page = 0
         watch.rate = None
         watch.last_page_at = float("-inf")
 
@@ -280,7 +281,6 @@ class BatchRunner:
                 _repeats(newest) and now - watch.last_page_at >= PAGE_AT_LEAST_EVERY_S):
             fresh = watch.tail.from_window(newest)
             if fresh is not None:
-                watch.lines_since_page += len(fresh)
                 watch.last_window = list(newest)
                 return fresh
             watch.page_owed_since = now
@@ -289,24 +289,25 @@ class BatchRunner:
         return self._read_page(watch, now)
 
     def _page_due(self, watch: _Watch, now: float) -> bool:
+        """Whether the owed page must be read now rather than at a later poll."""
         if watch.rate is None or watch.page_owed_since is None:
-            return True  # nothing known about this batch's output rate yet
-        since = now - watch.last_page_at
-        # Before the next poll, could half of Livy's buffer have been printed since the last page?
-        soon = watch.rate * (since + self.poll.max_s) >= LIVY_LOG_BUFFER / 2
-        return soon or now - watch.page_owed_since >= PAGE_DEFER_S
+            return True  # no current measure of this batch's output rate
+        if watch.page_owed_since - watch.last_page_at > PAGE_DEFER_S + self.poll.max_s:
+            return True  # the output paused since the rate was measured: measure it again
+        # Lines still fit Livy's buffer (with a 2x margin for a faster burst) at the next poll?
+        buffer = max(LIVY_LOG_BUFFER, watch.tail.max_total - 2)
+        printed_by_next_poll = watch.rate * (now - watch.page_owed_since + 2 * self.poll.max_s)
+        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= PAGE_DEFER_S
 
     def _read_page(self, watch: _Watch, now: float) -> list[str]:
         gaps = watch.tail.gaps
         fresh = watch.tail.poll()
-        gained = watch.lines_since_page + len(fresh)
-        since = now - watch.last_page_at
         if watch.tail.gaps > gaps:
             watch.rate = float("inf")  # lines were lost: from now on read the page at once
-        elif watch.rate != float("inf") and since != float("inf"):  # known from the second page on
-            watch.rate = gained / max(since, 1e-3)
+        elif watch.page_owed_since is not None and watch.rate != float("inf"):
+            # The lines the window could not give were printed since the poll before it failed.
+            watch.rate = len(fresh) / (now - watch.page_owed_since + self.poll.max_s)
         watch.last_page_at = now
-        watch.lines_since_page = 0
         watch.page_owed_since = None
         return fresh
 

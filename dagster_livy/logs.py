@@ -124,11 +124,13 @@ class LivyLogTail:
         self._page_size = page_size
         self._seen: dict[str, list[str]] = {name: [] for name in SECTIONS}
         self.gaps = 0  # polls at which a section had no overlap with the previous poll
+        self.max_total = 0  # the longest log page seen: Livy's buffer holds at least this much
         self.lines_returned = 0
 
     def poll(self) -> list[str]:
         """Return the lines not returned before (stdout, then stderr, then YARN diagnostics)."""
         page = self._fetch(0, self._page_size)
+        self.max_total = max(self.max_total, page.total)
         sections = split_sections(page.lines)
         out: list[str] = []
         for name in SECTIONS:

@@ -49,7 +49,7 @@ def processes_with(marker: str) -> list[str]:
 
 def staged_sleeper(livy_stack, tmp_path: Path, tag: str) -> tuple[str, str]:
     """sleeper.py staged under a unique file name: the name finds its spark-submit in `ps`."""
-    marker = f"sleeper_{tag}_{time.time_ns() % 10**12}"
+    marker = unique_name(f"sleeper_{tag}").replace("-", "_")
     copy = tmp_path / f"{marker}.py"
     copy.write_bytes((SCRIPTS / "sleeper.py").read_bytes())
     return livy_stack.stage(copy), marker

@@ -24,8 +24,10 @@ class SimulatedBatch:
     """A batch named `name` printing `per_s` numbered lines a second until `ends_at` (fake s)."""
 
     def __init__(self, t: FakeTime, name: str, *, ends_at: float, per_s: float, buffer: int = 200,
-                 first: tuple[str, ...] = ("job starts",), last: tuple[str, ...] = ("job done",)) -> None:
+                 first: tuple[str, ...] = ("job starts",), last: tuple[str, ...] = ("job done",),
+                 prints_from: float = 0.0) -> None:
         self.t, self.name, self.ends_at, self.per_s = t, name, ends_at, per_s
+        self.prints_from = prints_from
         self.ring: deque[str] = deque(maxlen=buffer)
         self.printed: list[str] = []
         self.first, self.last = first, last
@@ -35,7 +37,7 @@ class SimulatedBatch:
         now = min(self.t.now, self.ends_at)
         if not self.printed:
             self._print(*self.first)
-        due = int(now * self.per_s)
+        due = int(max(0.0, now - self.prints_from) * self.per_s)
         numbered = len(self.printed) - len(self.first)
         self._print(*(f"line {i:06d}" for i in range(numbered, due)))
         if self.t.now >= self.ends_at and self.printed[-1] != self.last[-1]:
@@ -136,3 +138,46 @@ def test_a_buffer_smaller_than_assumed_loses_lines_once_then_pages_every_poll(fa
     assert result.log_gaps >= 1
     assert len(seen) == len(set(seen)), "a line was delivered twice"
     assert seen[-100:] == sim.printed[-100:]  # after the gap: nothing lost
+
+
+@pytest.mark.parametrize("before, after", [(0, 80), (20, 40), (20, 80)])
+def test_a_burst_after_a_slower_stretch(fake, before, after):
+    """`before` lines/s for 10 s (0: silence), then `after` lines/s, Livy's default 200-line
+    buffer. After silence the rate is measured afresh, so nothing is lost; within a chatty
+    stretch the deferral keeps a 2x margin: a 2x faster burst loses nothing, a 4x one may lose
+    lines once, counted as a gap (never duplicated), after which every page is read at once."""
+    t = FakeTime()
+    sim = SimulatedBatch(t, f"burst-{before}-{after}", ends_at=50.0, per_s=before)
+    result, seen, _, polls, pages = run_simulated(fake, t, _BurstAfter(sim, at=10.0, per_s=after))
+    print(f"\n{before} then {after} lines/s: {polls} polls, {pages} pages, gaps {result.log_gaps}, "
+          f"{len(seen)} of {len(sim.printed)} lines")
+    assert len(seen) == len(set(seen)), "a line was delivered twice"
+    if after <= 2 * before or before == 0:
+        assert seen == sim.printed and result.log_gaps == 0
+    else:
+        assert result.log_gaps >= 1 and seen[-200:] == sim.printed[-200:]
+
+
+class _BurstAfter:
+    """`sim`, whose printing rate switches to `per_s` at `at` (fake s)."""
+
+    def __init__(self, sim: SimulatedBatch, *, at: float, per_s: float) -> None:
+        self.sim, self.at, self.fast = sim, at, per_s
+        self.name = sim.name
+
+    def _switch(self) -> None:
+        sim = self.sim
+        if sim.t.now >= self.at and sim.per_s != self.fast:
+            sim.t.now, now = self.at, sim.t.now  # print at the old rate up to the switch
+            sim._advance()
+            sim.t.now = now
+            numbered = len(sim.printed) - len(sim.first)
+            sim.per_s, sim.prints_from = self.fast, self.at - numbered / self.fast
+
+    def get_batch(self, rec: Received) -> Reply:
+        self._switch()
+        return self.sim.get_batch(rec)
+
+    def get_log(self, rec: Received) -> Reply:
+        self._switch()
+        return self.sim.get_log(rec)
