@@ -284,7 +284,8 @@ class BatchRunner:
                 watch.last_window = list(newest)
                 return fresh
             watch.page_owed_since = now
-        if not (final or self._page_due(watch, now)):
+        # No newest lines at all (no view access): nothing to measure the output by, page at once.
+        if newest and not (final or self._page_due(watch, now)):
             return []
         return self._read_page(watch, now)
 
