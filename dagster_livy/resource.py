@@ -16,6 +16,7 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError, is_transient
+from dagster_livy.polling import BATCH_POLL
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
 
@@ -54,9 +55,10 @@ class LivyResource(dg.ConfigurableResource):
     queue: str | None = None
     proxy_user: str | None = None
 
-    poll_initial_s: float = 0.25
-    poll_max_s: float = 1.0
-    poll_factor: float = 1.5
+    # Defaults from BATCH_POLL (dagster_livy.polling): one request a second, measured in bench/.
+    poll_initial_s: float = BATCH_POLL.initial_s
+    poll_max_s: float = BATCH_POLL.max_s
+    poll_factor: float = BATCH_POLL.factor
     max_wait_s: float | None = Field(default=None, description="Delete the batch and fail after this long.")
     stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
     delete_on_completion: bool = True
