@@ -106,7 +106,8 @@ class PipesLivyClient(dg.ConfigurableResource):
                 context, file, args=[*(args or []), *bootstrap], conf=conf,
                 on_lines=log_reader.consume if log_reader else None, **batch_fields,
             )
-        return dg.PipesClientCompletedInvocation(session, metadata=batch_metadata(result))
+        return dg.PipesClientCompletedInvocation(
+            session, metadata=batch_metadata(result, session.get_reported_results()))
 
     def _message_reader(self, context: Any) -> tuple[PipesMessageReader, PipesLivyLogMessageReader | None]:
         if self.message_channel == "log":

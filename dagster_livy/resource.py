@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import dagster as dg
 from pydantic import Field
@@ -14,6 +15,7 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError, is_transient
+from dagster_livy.history import DriverLogFile, driver_log_path, history_metadata, reported_app_ids
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
 
@@ -57,6 +59,9 @@ class LivyResource(dg.ConfigurableResource):
     poll_factor: float = 1.5
     max_wait_s: float | None = Field(default=None, description="Delete the batch and fail after this long.")
     stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
+    keep_driver_log: bool = Field(
+        default=True, description="Store every driver-log line under the instance's storage "
+        "(<storage>/<run id>/livy/<batch>.log), linked as `driver_log`: it outlives the batch and Livy.")
     delete_on_completion: bool = True
 
     # -- building blocks -------------------------------------------------------------------
@@ -113,7 +118,13 @@ class LivyResource(dg.ConfigurableResource):
         shown_args = [a if len(a) < 120 else a[:40] + "...(bootstrap)" for a in body.get("args", [])]
         log.info(f"Livy batch {name}: {file} args={shown_args} conf={redact_conf(body.get('conf', {}))}")
 
+        stored = self._driver_log_file(context, name, file)
+        if stored is not None:
+            log.info(f"Livy batch {name}: full driver log kept at {stored.path}")
+
         def emit(lines: list[str]) -> None:
+            if stored is not None:  # every line, Pipes messages included, before any filter
+                stored.write(redact_text("\n".join(lines), secrets).split("\n"))
             if on_lines is not None:
                 lines = on_lines(lines)
             if not (self.stream_logs and lines):
@@ -122,18 +133,43 @@ class LivyResource(dg.ConfigurableResource):
                 chunk = "\n".join(lines[i : i + LINES_PER_EVENT])
                 log.info(f"[{name}]\n" + redact_text(chunk, secrets))
 
-        with self.get_client() as client:
-            runner = BatchRunner(
-                client,
-                poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
-                max_wait_s=self.max_wait_s,
-                delete_on_completion=self.delete_on_completion,
-                on_lines=emit,
-                on_event=lambda msg: log.info(redact_text(msg, secrets)),
-            )
-            result = runner.run(body, previous_names=previous)
+        try:
+            with self.get_client() as client:
+                runner = BatchRunner(
+                    client,
+                    poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
+                    max_wait_s=self.max_wait_s,
+                    delete_on_completion=self.delete_on_completion,
+                    on_lines=emit,
+                    on_event=lambda msg: log.info(redact_text(msg, secrets)),
+                )
+                result = runner.run(body, previous_names=previous)
+        except BaseException:
+            if stored is not None:
+                log.info(f"Livy batch {name}: its driver log (as far as it was read) is kept at {stored.path}")
+            raise
+        finally:
+            if stored is not None:
+                stored.close()
         log.info(f"Livy batch {name} {result.state.value} in {result.duration_s:.1f}s")
+        if stored is not None:
+            if result.log_gaps:
+                log.info(f"Livy batch {name}: {result.log_gaps} gap(s) in the stored driver log (Livy's "
+                         "log buffer wrapped between reads; the Livy server log has every line)")
+            result = dataclasses.replace(result, driver_log=str(stored.path))
         return result
+
+    def _driver_log_file(self, context: Any, name: str, file: str) -> DriverLogFile | None:
+        """The file this batch's driver log is kept in, or None (switched off, or an instance
+        without local storage)."""
+        if not self.keep_driver_log:
+            return None
+        try:
+            storage = context.instance.storage_directory()
+        except Exception:  # noqa: BLE001 - an instance type without local artifact storage
+            return None
+        path = driver_log_path(storage, context.run.run_id, name)
+        return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
 
 
 @contextmanager
@@ -167,8 +203,11 @@ def _name_parts(context: Any) -> tuple[list[str], int]:
     return parts, int(getattr(context, "retry_number", 0) or 0)
 
 
-def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
-    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing."""
+def batch_metadata(result: BatchResult, reported: Iterable[Any] = ()) -> dict[str, dg.MetadataValue]:
+    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing, and what
+    outlives the batch (dagster_livy.history): `driver_log`, the stored driver log, and
+    `spark_history_url`, the application's page in the Spark History Server. The application
+    id is Livy's, else the one the script reported (`reported`: the Pipes session's results)."""
     md: dict[str, dg.MetadataValue] = {
         "livy_batch_name": dg.MetadataValue.text(result.name),
         "livy_batch_id": dg.MetadataValue.int(result.batch_id),
@@ -188,4 +227,7 @@ def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
         md["livy_resubmitted"] = dg.MetadataValue.bool(True)
     if result.log_gaps:
         md["livy_log_gaps"] = dg.MetadataValue.int(result.log_gaps)
+    if result.driver_log:
+        md["driver_log"] = dg.MetadataValue.path(result.driver_log)
+    md.update(history_metadata([result.app_id] if result.app_id else reported_app_ids(reported)))
     return md
