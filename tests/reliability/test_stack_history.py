@@ -55,11 +55,11 @@ def test_driver_log_and_history_link_outlive_the_stack(livy_stack, reliability_l
     history = f"http://127.0.0.1:{port}"
     run_livyctl(ctl, "history", "up")
     try:
+        instance = dg.DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster"))
         result = defs.resolve_job_def("customer_analytics_processing").execute_in_process(
             tags={"dagster/asset_partition_range_start": SILVER_START,
                   "dagster/asset_partition_range_end": SILVER_END},
-            resources=build_resources(), instance=dg.DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")),
-            raise_on_error=False)
+            resources=build_resources(), instance=instance, raise_on_error=False)
         assert result.success, [str(e.step_failure_data.error) for e in result.all_events
                                 if e.event_type_value == "STEP_FAILURE"]
         mats = [e.event_specific_data.materialization for e in result.all_events
@@ -73,7 +73,7 @@ def test_driver_log_and_history_link_outlive_the_stack(livy_stack, reliability_l
             log_path = Path(md["driver_log"])
             assert log_path.is_relative_to(tmp_path / "dagster"), "not under the instance's storage"
             links.append((app_id, md["spark_history_url"], log_path))
-        step_log = " ".join(e.message or "" for e in result.all_events)
+        step_log = " ".join(e.user_message for e in instance.all_logs(result.run_id))
         assert f"full driver log kept at {links[0][2]}" in step_log
 
         # The stack goes away: Livy (its batches were deleted already) and the History Server.
