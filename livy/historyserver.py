@@ -72,7 +72,7 @@ def render_conf(layout, ui_port: int) -> Path:
     return target
 
 
-def up(layout, java: str, wait_s: float = 60.0) -> None:
+def up(layout, java_home: str, wait_s: float = 60.0) -> None:
     """Start the History Server (or say it already runs); refuse a port someone else holds."""
     ui_port, url = port(), local_url()
     pid = stackproc.listener_pid(ui_port)
@@ -90,7 +90,7 @@ def up(layout, java: str, wait_s: float = 60.0) -> None:
     spark_class = Path(layout.spark_home()) / "bin" / "spark-class"
     conf = render_conf(layout, ui_port)
     env = {**os.environ,
-           "JAVA_HOME": str(Path(os.path.realpath(java)).parent.parent),  # spark-class runs $JAVA_HOME/bin/java
+           "JAVA_HOME": java_home,  # livyctl's one Java: spark-class runs $JAVA_HOME/bin/java
            "SPARK_HOME": layout.spark_home(),
            "SPARK_CONF_DIR": str(layout.spark_conf_dir),  # its log4j2.properties (warnings only)
            "SPARK_LOCAL_IP": HOST,  # the UI binds SPARK_LOCAL_IP, else every interface

@@ -14,8 +14,8 @@
     python livy/livyctl.py env      print the environment the server runs with (--json for tools)
     python livy/livyctl.py history up|down|status
                                     the Spark History Server over the drivers' event logs
-                                    (127.0.0.1:SPARK_HISTORY_PORT, default 18080); `down` stops it
-                                    too, `status` lists it after Livy
+                                    (127.0.0.1:SPARK_HISTORY_PORT, default 18080; status exits like
+                                    Livy's); plain `down` stops it together with Livy
 
 Everything lives under the repository root unless overridden by the environment:
 LIVY_LOCAL_DIR (.livy: jars and, unless LIVY_RUN_DIR says otherwise, the running instance's conf,
@@ -308,7 +308,7 @@ def cmd_env(layout: Layout, as_json: bool) -> None:
 def cmd_history(layout: Layout, action: str, wait_s: float = 90.0) -> int:
     """The Spark History Server of this run dir (livy/historyserver.py)."""
     if action == "up":
-        historyserver.up(layout, java_binary(), wait_s)
+        historyserver.up(layout, java_home(java_binary()), wait_s)
     elif action == "down":
         if not historyserver.down(layout):
             print("Spark History Server is not running")
