@@ -94,6 +94,8 @@ def up(layout, java_home: str, wait_s: float = 60.0) -> None:
            "SPARK_HOME": layout.spark_home(),
            "SPARK_CONF_DIR": str(layout.spark_conf_dir),  # its log4j2.properties (warnings only)
            "SPARK_LOCAL_IP": HOST,  # the UI binds SPARK_LOCAL_IP, else every interface
+           # Heap of the History Server JVM (Spark's default 1g); it replays one log at a time.
+           "SPARK_DAEMON_MEMORY": os.environ.get("SPARK_DAEMON_MEMORY") or "512m",
            MARKER: str(layout.run_dir)}
     env.pop("LIVYCTL_RUN_DIR", None)
     log = log_file(layout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 
 import pytest
@@ -139,3 +140,19 @@ def test_one_java_checked_and_used_java_home_first(tmp_path, monkeypatch):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
     with pytest.raises(SystemExit, match="JAVA_HOME=.*nowhere has no bin/java"):
         livyctl.java_binary()
+
+
+def test_history_up_refuses_a_port_someone_else_holds(tmp_path):
+    import socket
+
+    from tests.conftest import run_livyctl
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        proc = run_livyctl({"LIVY_RUN_DIR": str(tmp_path / "run"), "SPARK_HISTORY_PORT": str(port)},
+                           "history", "up", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"port {port} on 127.0.0.1 (SPARK_HISTORY_PORT) is already in use by pid {os.getpid()}" in proc.stderr
+    assert not (tmp_path / "run" / "history").exists(), "nothing may be started or rendered"
