@@ -169,7 +169,11 @@ class LivyResource(dg.ConfigurableResource):
         except Exception:  # noqa: BLE001 - an instance type without local artifact storage
             return None
         path = driver_log_path(storage, context.run.run_id, name)
-        return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
+        try:
+            return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
+        except OSError as exc:  # the batch still runs; only the stored copy is missing
+            context.log.warning(f"Livy batch {name}: cannot keep its driver log at {path}: {exc}")
+            return None
 
 
 @contextmanager
