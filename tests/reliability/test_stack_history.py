@@ -35,11 +35,17 @@ def answers(url: str) -> bool:
         return False
 
 
-def open_when_listed(url: str, app_id: str, wait_s: float = 90.0) -> requests.Response:
-    """GET the page, waiting (bounded) for the History Server's first scan of the event logs."""
+def open_when_listed(url: str, app_id: str, wait_s: float = 240.0) -> requests.Response:
+    """GET the page, waiting (bounded) for the History Server's first scan of the event logs;
+    the first request of an application replays its event log, slow on a loaded machine."""
     deadline = time.monotonic() + wait_s
     while True:
-        resp = requests.get(url, timeout=10)
+        try:
+            resp = requests.get(url, timeout=60)
+        except (requests.Timeout, requests.ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            continue
         if (resp.status_code == 200 and app_id in resp.text) or time.monotonic() > deadline:
             return resp
         time.sleep(1)
