@@ -28,7 +28,7 @@ endif
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998}); CLUSTER=1 adds the Spark cluster + PostgreSQL"
+	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998}) and Spark History Server (127.0.0.1:$${SPARK_HISTORY_PORT:-18080}); CLUSTER=1 adds the Spark cluster + PostgreSQL"
 	@echo "  make dev                  Livy plus the Dagster UI on 127.0.0.1:3000"
 	@echo "  make bench                benchmarks (printed tables)"
 
@@ -55,14 +55,17 @@ jars: $(STAMP)
 up: jars $(if $(filter 1,$(CLUSTER)),system-deps)
 	@if [ "$(CLUSTER)" = 1 ]; then $(PY) $(CLUSTERCTL) up; fi
 	@$(WITH_CLUSTER) $(PY) livy/livyctl.py up
+	@$(PY) livy/livyctl.py history up
 
-# Stops the cluster processes too when a cluster was started here (whatever CLUSTER says now).
+# Stops the cluster processes too when a cluster was started here (whatever CLUSTER says now);
+# `livyctl down` stops the Spark History Server as well.
 down:
 	@$(PYTHON_BIN) livy/livyctl.py down
 	@if [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then $(PYTHON_BIN) $(CLUSTERCTL) down; fi
 
 status:
 	@rc=0; $(PYTHON_BIN) livy/livyctl.py status || rc=$$?; \
+	$(PYTHON_BIN) livy/livyctl.py history status || rc=$$?; \
 	if [ "$(CLUSTER)" = 1 ] || [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then \
 		$(PYTHON_BIN) $(CLUSTERCTL) status || rc=$$?; fi; exit $$rc
 

@@ -72,6 +72,7 @@ class BatchResult:
     log_gaps: int = 0
     requests: int = 0
     end_detected_s: float | None = None  # seconds from the last non-terminal poll to detection
+    driver_log: str | None = None  # the stored copy of the full driver log (LivyResource.run_batch)
 
 
 @dataclass

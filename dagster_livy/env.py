@@ -105,3 +105,23 @@ def seconds(var: str, raw: str) -> float:
     if value < 0:
         raise ValueError(f"{var} must be >= 0, got {raw!r}")
     return value
+
+
+DEFAULT_HISTORY_PORT = 18080
+
+
+def history_port(env: Mapping[str, str] | None = None) -> int:
+    """The local Spark History Server's port: SPARK_HISTORY_PORT (default 18080)."""
+    raw = _env(env).get("SPARK_HISTORY_PORT") or str(DEFAULT_HISTORY_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"SPARK_HISTORY_PORT must be a port number between 1 and 65535, got {raw!r}")
+    return int(raw)
+
+
+def history_url(env: Mapping[str, str] | None = None) -> str:
+    """The Spark History Server root URL as a browser reaches it: SPARK_HISTORY_URL, else the
+    local one `make up` starts on 127.0.0.1:SPARK_HISTORY_PORT (livy/historyserver.py)."""
+    explicit = _env(env).get("SPARK_HISTORY_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    return f"http://{DEFAULT_HOST}:{history_port(env)}"

@@ -139,7 +139,8 @@ class PipesLivyClient(dg.ConfigurableResource, dg.PipesClient):
                 on_lines=log_reader.consume if log_reader else None,
                 delete_on_interrupt=self.forward_termination, **batch_fields,
             )
-        return dg.PipesClientCompletedInvocation(session, metadata=batch_metadata(result))
+        return dg.PipesClientCompletedInvocation(
+            session, metadata=batch_metadata(result, session.get_reported_results()))
 
     def _default_message_reader(self, context: Any) -> dg.PipesMessageReader:
         if self.message_channel == "log":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import dagster as dg
 from pydantic import Field
@@ -16,6 +17,7 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError, is_transient
+from dagster_livy.history import DriverLogFile, driver_log_path, history_metadata, reported_app_ids
 from dagster_livy.polling import BATCH_POLL
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
@@ -61,6 +63,9 @@ class LivyResource(dg.ConfigurableResource):
     poll_factor: float = BATCH_POLL.factor
     max_wait_s: float | None = Field(default=None, description="Delete the batch and fail after this long.")
     stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
+    keep_driver_log: bool = Field(
+        default=True, description="Store every driver-log line under the instance's storage "
+        "(<storage>/<run id>/livy/<batch>.log), linked as `driver_log`: it outlives the batch and Livy.")
     delete_on_completion: bool = True
 
     # -- building blocks -------------------------------------------------------------------
@@ -127,7 +132,13 @@ class LivyResource(dg.ConfigurableResource):
                  + f" conf={redact_conf(body.get('conf', {}))}")
         log.debug(f"Livy batch name for {label}: {name}")
 
+        stored = self._driver_log_file(context, name, file)
+        if stored is not None:
+            log.info(f"Livy batch for {label}: full driver log kept at {stored.path}")
+
         def emit(lines: list[str]) -> None:
+            if stored is not None:  # every line, Pipes messages included, before any filter
+                stored.write(redact_text("\n".join(lines), secrets).split("\n"))
             if on_lines is not None:
                 lines = on_lines(lines)
             if not (self.stream_logs and lines):
@@ -145,18 +156,47 @@ class LivyResource(dg.ConfigurableResource):
             if short != msg:
                 log.debug(msg)
 
-        with self.get_client() as client:
-            runner = BatchRunner(
-                client if delete_on_interrupt else _KeepOnInterrupt(client),
-                poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
-                max_wait_s=self.max_wait_s,
-                delete_on_completion=self.delete_on_completion,
-                on_lines=emit,
-                on_event=event,
-            )
-            result = runner.run(body, previous_names=previous)
+        try:
+            with self.get_client() as client:
+                runner = BatchRunner(
+                    client if delete_on_interrupt else _KeepOnInterrupt(client),
+                    poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
+                    max_wait_s=self.max_wait_s,
+                    delete_on_completion=self.delete_on_completion,
+                    on_lines=emit,
+                    on_event=event,
+                )
+                result = runner.run(body, previous_names=previous)
+        except BaseException:
+            if stored is not None:
+                log.info(f"Livy batch {label}: its driver log (as far as it was read) is kept at {stored.path}")
+            raise
+        finally:
+            if stored is not None:
+                stored.close()
         log.info(f"Livy batch {result.batch_id} ({label}) {result.state.value} in {result.duration_s:.1f}s")
+        if stored is not None:
+            if result.log_gaps:
+                log.info(f"Livy batch {label}: {result.log_gaps} gap(s) in the stored driver log (Livy's "
+                         "log buffer wrapped between reads; the Livy server log has every line)")
+            result = dataclasses.replace(result, driver_log=str(stored.path))
         return result
+
+    def _driver_log_file(self, context: Any, name: str, file: str) -> DriverLogFile | None:
+        """The file this batch's driver log is kept in, or None (switched off, or an instance
+        without local storage)."""
+        if not self.keep_driver_log:
+            return None
+        try:
+            storage = context.instance.storage_directory()
+        except Exception:  # noqa: BLE001 - an instance type without local artifact storage
+            return None
+        path = driver_log_path(storage, context.run.run_id, name)
+        try:
+            return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
+        except OSError as exc:  # the batch still runs; only the stored copy is missing
+            context.log.warning(f"Livy batch {name}: cannot keep its driver log at {path}: {exc}")
+            return None
 
 
 @contextmanager
@@ -245,8 +285,11 @@ def _name_parts(context: Any) -> tuple[list[str], int]:
     return parts, int(getattr(context, "retry_number", 0) or 0)
 
 
-def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
-    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing."""
+def batch_metadata(result: BatchResult, reported: Iterable[Any] = ()) -> dict[str, dg.MetadataValue]:
+    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing, and what
+    outlives the batch (dagster_livy.history): `driver_log`, the stored driver log, and
+    `spark_history_url`, the application's page in the Spark History Server. The application
+    id is Livy's, else the one the script reported (`reported`: the Pipes session's results)."""
     md: dict[str, dg.MetadataValue] = {
         "livy_batch_name": dg.MetadataValue.text(result.name),
         "livy_batch_id": dg.MetadataValue.int(result.batch_id),
@@ -266,4 +309,7 @@ def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
         md["livy_resubmitted"] = dg.MetadataValue.bool(True)
     if result.log_gaps:
         md["livy_log_gaps"] = dg.MetadataValue.int(result.log_gaps)
+    if result.driver_log:
+        md["driver_log"] = dg.MetadataValue.path(result.driver_log)
+    md.update(history_metadata([result.app_id] if result.app_id else reported_app_ids(reported)))
     return md

@@ -66,7 +66,7 @@ RUN pip install --no-deps -e . && python -c 'import dagster_livy' \
     && python -m dagster_livy.jupyter.kernelspec install
 
 COPY --from=spark-jars /opt/livy/spark-jars /opt/livy/spark-jars
-COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/stackproc.py livy/clusterctl.py livy/clusterpg.py livy/docker-entrypoint.sh ./livy/
+COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/historyserver.py livy/stackproc.py livy/clusterctl.py livy/clusterpg.py livy/docker-entrypoint.sh ./livy/
 COPY livy/conf ./livy/conf
 COPY docker/spark-defaults.conf ./docker/spark-defaults.conf
 COPY docker/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
@@ -74,7 +74,7 @@ COPY docker/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
 RUN set -eux; \
     chmod 0755 livy/docker-entrypoint.sh; \
     useradd --create-home --uid 1000 --user-group dagster; \
-    mkdir -p ${SPARK_CONF_DIR} /opt/dagster/storage /var/lib/livy/staging spark_scripts notebooks; \
+    mkdir -p ${SPARK_CONF_DIR} /opt/dagster/storage /var/lib/livy/staging /var/lib/livy/spark-events spark_scripts notebooks; \
     chown -R dagster:dagster /opt/dagster /var/lib/livy ${APP_DIR}/notebooks
 
 USER dagster
