@@ -5,6 +5,10 @@ from collections import Counter
 import dagster as dg
 import pytest
 
+from dagster._core.definitions.observe import observe
+
+from dagster_livy.lakehouse.assets import SILVER
+from dagster_livy.lakehouse.definitions import defs
 from dagster_livy.lakehouse.silver import DATA_VERSION_TAG, observe_silver, report_silver, silver_observation_sensor
 from tests.conftest import generate_silver, lakehouse_catalog, point_lakehouse_at
 
@@ -45,6 +49,17 @@ def test_silver_observations_carry_rows_per_date_and_a_version_that_follows_the_
                 obs = record.asset_observation
                 assert obs.metadata["dagster/row_count"].value == expected[date]
                 assert obs.tags[DATA_VERSION_TAG] == by_key[(table, date)].data_version
+        # "Observe" in the UI (the code location's observable silver assets) reports the same.
+        graph = defs.resolve_asset_graph()
+        for table, date in (("silver.purchases", D1), ("silver.products", None)):
+            key = dg.AssetKey(table.split("."))
+            assert graph.get(key).is_observable, table
+            result = observe([graph.assets_def_for_key(key)], instance=instance, partition_key=date)
+            [obs] = [e.event_specific_data.asset_observation for e in result.all_events
+                     if e.event_type_value == "ASSET_OBSERVATION"]
+            assert obs.tags[DATA_VERSION_TAG] == by_key[(table, date)].data_version
+            assert obs.metadata["dagster/row_count"].value == by_key[(table, date)].rows
+        assert {s.key for s in SILVER} == {k for k in graph.get_all_asset_keys() if k.path[0] == "silver"}
         products = by_key[("silver.products", None)]
         assert products.rows == catalog.load_table("silver.products").scan().to_arrow().num_rows > 0
 
