@@ -24,7 +24,7 @@ else
 WITH_CLUSTER =
 endif
 
-.PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean kernelspec lab
+.PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean kernelspec lab screenshots
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -129,6 +129,16 @@ lab: up kernelspec
 	echo ""; echo "JupyterLab (kernel: PySpark on Livy): http://127.0.0.1:$(LAB_PORT)/lab?token=$$token"; echo ""; \
 	export JUPYTER_TOKEN=$$token; exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True
+
+# The README's Dagster UI images (docs/img/dagster-*.png) from this instance, after `make demo`:
+# headless Chromium (Debian's chromium, through system-deps) driven by playwright-core (npm,
+# into .screenshots/). Only this target needs them, not `make test`.
+PLAYWRIGHT_CORE_VERSION ?= 1.65.1
+screenshots: venv $(DAGSTER_HOME)/dagster.yaml
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES=chromium
+	@test -d .screenshots/node_modules/playwright-core || { mkdir -p .screenshots && \
+		npm install --prefix .screenshots --no-audit --no-fund --silent playwright-core@$(PLAYWRIGHT_CORE_VERSION); }
+	$(PY) docs/screenshots.py
 
 bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench
