@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -249,3 +251,57 @@ def test_worker_killed_mid_batch_is_rescheduled_on_the_other(cluster_stack, lake
         assert oracle.compare_gold(lakehouse, dt.date.fromisoformat(D1), tables=["gold.daily_customer_analytics"]) == {}
     finally:
         cluster_stack.clusterctl("up")  # bring the killed worker back for whatever runs next
+
+
+
+QUEUED_DATES = [(dt.date(2026, 10, 1) + dt.timedelta(days=i)).isoformat() for i in range(30)]
+TERMINAL_RUN = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def test_thirty_queued_one_day_runs_never_exceed_the_pool_limit(cluster_stack, cluster_env, tmp_path):
+    """A 30-day backfill as 30 one-day runs queued at once (`dagster job backfill`, the instance's
+    QueuedRunCoordinator), launched by the real daemon against the PostgreSQL instance whose
+    `livy` pool limit is 3: Livy never has more than 3 live batches (sampled from GET /batches
+    throughout), the limit is reached (they did run side by side), every run and partition
+    succeeds."""
+    staged = tmp_path / "queued_sleeper.py"
+    staged.write_bytes((REPO / "tests" / "livy_scripts" / "sleeper.py").read_bytes())
+    staging = cluster_stack.livy_env["LIVY_STAGING_DIR"]
+    os.makedirs(staging, exist_ok=True)
+    script = os.path.join(staging, staged.name)
+    with open(script, "wb") as dst:
+        dst.write(staged.read_bytes())
+    env = {**os.environ, "DAGSTER_HOME": str(cluster_stack.dagster_home), "QUEUED_SCRIPT": "file://" + script,
+           "QUEUED_SLEEP_S": "2", "LIVY_URL": cluster_stack.livy_env["LIVY_URL"], "PYTHONPATH": str(REPO)}
+    location = ["-m", "tests.cluster.queued_job"]
+    subprocess.run([sys.executable, "-m", "dagster", "job", "backfill", *location, "-j", "queued_one_day_runs",
+                    "--partitions", ",".join(QUEUED_DATES), "--noprompt"],
+                   cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    with instance_of(cluster_stack) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="queued_one_day_runs"))
+        assert len(runs) == len(QUEUED_DATES)
+        assert {r.status for r in runs} == {dg.DagsterRunStatus.QUEUED}
+        log = open(tmp_path / "daemon.log", "w")
+        daemon = subprocess.Popen([sys.executable, "-m", "dagster._daemon", "run", *location], cwd=REPO, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            with BatchSampler(cluster_stack.livy_env["LIVY_URL"]) as sampler:
+                deadline = time.monotonic() + 900
+                while time.monotonic() < deadline:
+                    runs = instance.get_runs(dg.RunsFilter(job_name="queued_one_day_runs"))
+                    if all(r.status in TERMINAL_RUN for r in runs) or daemon.poll() is not None:
+                        break
+                    time.sleep(2)
+        finally:
+            if daemon.poll() is None:
+                os.killpg(daemon.pid, signal.SIGTERM)
+                try:
+                    daemon.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(daemon.pid, signal.SIGKILL)
+            log.close()
+        daemon_log = (tmp_path / "daemon.log").read_text()[-3000:]
+        statuses = {r.tags.get("dagster/partition"): r.status.value for r in runs}
+        assert all(s == "SUCCESS" for s in statuses.values()), (statuses, daemon_log)
+        assert sampler.max_live == POOL_LIMIT, (sampler.max_live, sampler.samples)
+        assert instance.get_materialized_partitions(dg.AssetKey("one_day_batch")) == set(QUEUED_DATES)
