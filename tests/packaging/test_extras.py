@@ -19,8 +19,8 @@ from tests.conftest import REPO
 PKG = REPO / "dagster_livy"
 FIRST_PARTY = {"dagster_livy", "lakehouse_jobs"}
 
-CLIENT = [p for p in PKG.glob("*.py") if p.stem not in {"resource", "pipes", "notebooks"}]
-DAGSTER = [PKG / "resource.py", PKG / "pipes.py"]
+CLIENT = [p for p in PKG.glob("*.py") if p.stem not in {"resource", "pipes", "history", "notebooks"}]
+DAGSTER = [PKG / "resource.py", PKG / "pipes.py", PKG / "history.py"]
 JUPYTER = sorted((PKG / "jupyter").glob("*.py"))
 LAKEHOUSE = [PKG / "notebooks.py", *sorted((PKG / "lakehouse").glob("*.py")),
              *sorted((REPO / "spark_scripts").rglob("*.py"))]
@@ -38,10 +38,10 @@ LAYERS = {
 # What each layer may import of the package (never a layer above it).
 BELOW = {
     "client": {"dagster_livy"},
-    "dagster": {"dagster_livy", "dagster_livy.resource", "dagster_livy.pipes"},
+    "dagster": {"dagster_livy", "dagster_livy.resource", "dagster_livy.pipes", "dagster_livy.history"},
     "jupyter": {"dagster_livy", "dagster_livy.jupyter"},
 }
-UPPER = ("dagster_livy.resource", "dagster_livy.pipes", "dagster_livy.jupyter", "dagster_livy.notebooks",
+UPPER = ("dagster_livy.resource", "dagster_livy.pipes", "dagster_livy.history", "dagster_livy.jupyter", "dagster_livy.notebooks",
          "dagster_livy.lakehouse", "lakehouse_jobs")
 
 
