@@ -79,11 +79,12 @@ class Layout:
     def from_env(cls) -> "Layout":
         env = os.environ
         dist = env.get("LIVY_DIST")
-        local_dir = Path(env.get("LIVY_LOCAL_DIR", REPO / ".livy")).resolve()
+        # The same defaults the Dagster side reads (dagster_livy/env.py: ./.livy, ./.lakehouse of the
+        # current directory, `make`'s is the checkout), so both always agree on where the stack is.
         return cls(
-            local_dir=local_dir,
-            run_dir=Path(env.get("LIVY_RUN_DIR", local_dir)).resolve(),
-            lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")).resolve(),
+            local_dir=stack_env.local_dir(env).resolve(),
+            run_dir=stack_env.run_dir(env).resolve(),
+            lakehouse_dir=stack_env.lakehouse_dir(env).resolve(),
             dist=Path(dist).resolve() if dist else None,
             host=stack_env.livy_host(env),
             port=stack_env.livy_port(env),
