@@ -103,6 +103,9 @@ class BatchRunner:
         on_event: called with human-readable progress messages: the submission, state changes,
             and every `progress_every_s` a "still running (state, elapsed)" line.
         progress_every_s: the period of that line (no request of its own).
+        keep_running_on: a test on the exception that ends the wait early; True leaves the
+            batch running instead of deleting it (the Dagster resource passes "the run was
+            terminated" when termination is not to be forwarded). Default: always delete.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class BatchRunner:
         on_lines: Callable[[list[str]], None] | None = None,
         on_event: Callable[[str], None] | None = None,
         progress_every_s: float = PROGRESS_EVERY_S,
+        keep_running_on: Callable[[BaseException], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -127,6 +131,7 @@ class BatchRunner:
         self.on_lines = on_lines or (lambda lines: None)
         self.on_event = on_event or (lambda msg: None)
         self.progress_every_s = progress_every_s
+        self.keep_running_on = keep_running_on
         self._clock = clock
         self._sleep = sleep
 
@@ -165,7 +170,13 @@ class BatchRunner:
             # name: that batch is not ours to delete), unless it may have landed (ambiguous).
             error = sys.exc_info()[1]
             not_ours = watch is None and isinstance(error, LivyError) and not is_ambiguous(error)
-            if not not_ours and (not finished or self.delete_on_completion):
+            keep = (not finished and error is not None and self.keep_running_on is not None
+                    and self.keep_running_on(error))
+            if keep:
+                self.on_event(f"Left Livy batch {name} running on purpose: the wait was stopped "
+                              f"({type(error).__name__}) and is not to be forwarded to the batch; it runs on "
+                              "unwatched. DELETE it on the Livy server if it must not finish")
+            elif not not_ours and (not finished or self.delete_on_completion):
                 try:
                     self.client.delete_batch(name)
                     if not finished:

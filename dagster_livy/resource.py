@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -159,15 +158,19 @@ class LivyResource(dg.ConfigurableResource):
         try:
             with self.get_client() as client:
                 runner = BatchRunner(
-                    client if delete_on_interrupt else _KeepOnInterrupt(client),
+                    client,
                     poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
                     max_wait_s=self.max_wait_s,
                     delete_on_completion=self.delete_on_completion,
                     on_lines=emit,
                     on_event=event,
+                    keep_running_on=None if delete_on_interrupt else _run_terminated,
                 )
                 result = runner.run(body, previous_names=previous)
-        except BaseException:
+        except BaseException as exc:
+            if not delete_on_interrupt and _run_terminated(exc):
+                log.warning(f"Livy batch for {label}: left running on purpose: the Dagster run was terminated "
+                            "and termination is not forwarded (forward_termination=False)")
             if stored is not None:
                 log.info(f"Livy batch {label}: its driver log (as far as it was read) is kept at {stored.path}")
             raise
@@ -252,23 +255,9 @@ def _shorten(message: str, name: str, previous: list[str], label: str) -> str:
     return message
 
 
-class _KeepOnInterrupt:
-    """A LivyClient whose batch deletion is skipped while the Dagster run is being terminated
-    (`delete_on_interrupt=False`); every other call and every other deletion passes through."""
-
-    def __init__(self, client: LivyClient) -> None:
-        self._client = client
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._client, attr)
-
-    def delete_batch(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        # Called from the runner's cleanup: the exception in flight says why it stops.
-        if isinstance(sys.exc_info()[1], (dg.DagsterExecutionInterruptedError, KeyboardInterrupt)):
-            raise LivyError("left running on purpose: the Dagster run was terminated and termination "
-                            "is not forwarded (forward_termination=False); it runs on unwatched. "
-                            "DELETE it on the Livy server if it must not finish")
-        return self._client.delete_batch(name, *args, **kwargs)
+def _run_terminated(error: BaseException) -> bool:
+    # How Dagster stops a step whose run is terminated (SIGTERM/SIGINT to the run worker).
+    return isinstance(error, (dg.DagsterExecutionInterruptedError, KeyboardInterrupt))
 
 
 def _name_parts(context: Any) -> tuple[list[str], int]:

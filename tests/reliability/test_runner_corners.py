@@ -228,6 +228,38 @@ def test_interrupted_while_reporting_the_submission_still_deletes(fake, t):
     print("\ninterrupted while reporting the submission: 1 DELETE")
 
 
+def test_keep_running_on_leaves_the_batch_to_run_only_for_that_stop(fake, t):
+    """`keep_running_on` (the resource's forward_termination=False): an interrupt it accepts
+    leaves the batch running (no DELETE, a line says so); a timeout still deletes."""
+    events: list[str] = []
+    fake.add("GET", "/batches/job-keep", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 201, batch("job-keep", "starting"))
+    fake.add("GET", "/batches/job-keep", 200, batch("job-keep", "running"), repeat=True)
+    fake.add("GET", "/batches/job-keep/log", 200, EMPTY_LOG, repeat=True)
+    fake.add("DELETE", "/batches/job-keep", 200, {"msg": "deleted"}, repeat=True)
+
+    def interrupt_after_polls(ft: FakeTime) -> None:
+        if len(fake.calls("GET", "/batches/job-keep")) > 2:
+            raise KeyboardInterrupt
+
+    t.on_sleep = interrupt_after_polls
+    keep = lambda exc: isinstance(exc, KeyboardInterrupt)  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        runner(fake, t, events, keep_running_on=keep).run({"file": "/x.py", "name": "job-keep"})
+    assert fake.calls("DELETE", "/batches/job-keep") == []
+    assert any("Left Livy batch job-keep running on purpose" in e for e in events)
+
+    t.on_sleep = None
+    fake.add("GET", "/batches/job-keep2", 404, NOT_FOUND)
+    fake.add("POST", "/batches", 201, batch("job-keep2", "starting"))
+    fake.add("GET", "/batches/job-keep2", 200, batch("job-keep2", "running"), repeat=True)
+    fake.add("GET", "/batches/job-keep2/log", 200, EMPTY_LOG, repeat=True)
+    fake.add("DELETE", "/batches/job-keep2", 200, {"msg": "deleted"})
+    with pytest.raises(LivyTimeoutError):
+        runner(fake, t, events, max_wait_s=5, keep_running_on=keep).run({"file": "/x.py", "name": "job-keep2"})
+    assert len(fake.calls("DELETE", "/batches/job-keep2")) == 1
+
+
 def test_a_refused_submission_deletes_nothing(fake, t):
     """A duplicate name belongs to somebody else's batch: not ours to delete."""
     fake.add("GET", "/batches/job-dup", 404, NOT_FOUND)
