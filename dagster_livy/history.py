@@ -56,10 +56,10 @@ def history_metadata(app_ids: Iterable[str | None]) -> dict[str, Any]:
     return {"spark_history_url": dg.MetadataValue.url(history_link(ids[0]))}
 
 
-def driver_log_path(storage_dir: str | Path, run_id: str, batch_name: str) -> Path:
-    """Where a batch's driver log is kept: <instance storage>/<run id>/livy/<batch name>.log
-    (beside Dagster's own per-run compute logs)."""
-    safe = re.sub(r"[^A-Za-z0-9_.=-]", "_", batch_name)
+def driver_log_path(storage_dir: str | Path, run_id: str, stem: str) -> Path:
+    """Where a batch's driver log is kept: <instance storage>/<run id>/livy/<stem>.log (beside
+    Dagster's own per-run compute logs); `stem` names the step's work, e.g. its asset and partition."""
+    safe = re.sub(r"[^A-Za-z0-9_.=-]", "_", stem)
     return Path(storage_dir) / run_id / "livy" / f"{safe}.log"
 
 

@@ -131,7 +131,8 @@ class LivyResource(dg.ConfigurableResource):
                  + f" conf={redact_conf(body.get('conf', {}))}")
         log.debug(f"Livy batch name for {label}: {name}")
 
-        stored = self._driver_log_file(context, name, file)
+        stem = "--".join(base_parts) + (f"--attempt{attempt}" if attempt else "")
+        stored = self._driver_log_file(context, name, file, stem)
         if stored is not None:
             log.info(f"Livy batch for {label}: full driver log kept at {stored.path}")
 
@@ -185,20 +186,21 @@ class LivyResource(dg.ConfigurableResource):
             result = dataclasses.replace(result, driver_log=str(stored.path))
         return result
 
-    def _driver_log_file(self, context: Any, name: str, file: str) -> DriverLogFile | None:
+    def _driver_log_file(self, context: Any, name: str, file: str, stem: str) -> DriverLogFile | None:
         """The file this batch's driver log is kept in, or None (switched off, or an instance
-        without local storage)."""
+        without local storage). Named by what the step computes (`stem`), in the run's directory:
+        the step log shows the path, and the 60-character batch name stays out of it."""
         if not self.keep_driver_log:
             return None
         try:
             storage = context.instance.storage_directory()
         except Exception:  # noqa: BLE001 - an instance type without local artifact storage
             return None
-        path = driver_log_path(storage, context.run.run_id, name)
+        path = driver_log_path(storage, context.run.run_id, stem)
         try:
             return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
         except OSError as exc:  # the batch still runs; only the stored copy is missing
-            context.log.warning(f"Livy batch {name}: cannot keep its driver log at {path}: {exc}")
+            context.log.warning(f"Livy batch for {stem}: cannot keep its driver log at {path}: {exc}")
             return None
 
 
