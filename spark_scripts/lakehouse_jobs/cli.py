@@ -39,6 +39,8 @@ def _gold(tables: list[str], args, spark: SparkSession | None) -> list[JobResult
         results = []
         try:
             app = spark_app_metadata(spark)
+            # Every gold run (one table or several) passes here: the one place for driver-side
+            # progress reporting around the Spark work.
             for result in runner.iter_gold_tables(spark, tables, start, end, args.catalog):
                 reporting.report_gold(pipes, result, app)
                 results.append(result)
