@@ -24,11 +24,11 @@ else
 WITH_CLUSTER =
 endif
 
-.PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean kernelspec lab
+.PHONY: help venv jars system-deps up down status demo dev test test-unit bench compose-check clean kernelspec lab screenshots
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998}); CLUSTER=1 adds the Spark cluster + PostgreSQL"
+	@echo "  make up / down / status   the local Livy server (127.0.0.1:$${LIVY_PORT:-8998}) and Spark History Server (127.0.0.1:$${SPARK_HISTORY_PORT:-18080}); CLUSTER=1 adds the Spark cluster + PostgreSQL"
 	@echo "  make dev                  Livy plus the Dagster UI on 127.0.0.1:3000"
 	@echo "  make bench                benchmarks (printed tables)"
 
@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON_BIN) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "need Python >= 3.11, found " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)
@@ -55,14 +55,17 @@ jars: $(STAMP)
 up: jars $(if $(filter 1,$(CLUSTER)),system-deps)
 	@if [ "$(CLUSTER)" = 1 ]; then $(PY) $(CLUSTERCTL) up; fi
 	@$(WITH_CLUSTER) $(PY) livy/livyctl.py up
+	@$(PY) livy/livyctl.py history up
 
-# Stops the cluster processes too when a cluster was started here (whatever CLUSTER says now).
+# Stops the cluster processes too when a cluster was started here (whatever CLUSTER says now);
+# `livyctl down` stops the Spark History Server as well.
 down:
 	@$(PYTHON_BIN) livy/livyctl.py down
 	@if [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then $(PYTHON_BIN) $(CLUSTERCTL) down; fi
 
 status:
 	@rc=0; $(PYTHON_BIN) livy/livyctl.py status || rc=$$?; \
+	$(PYTHON_BIN) livy/livyctl.py history status || rc=$$?; \
 	if [ "$(CLUSTER)" = 1 ] || [ -e "$${LAKEHOUSE_CLUSTER_DIR:-.cluster}/cluster.json" ]; then \
 		$(PYTHON_BIN) $(CLUSTERCTL) status || rc=$$?; fi; exit $$rc
 
@@ -126,6 +129,16 @@ lab: up kernelspec
 	echo ""; echo "JupyterLab (kernel: PySpark on Livy): http://127.0.0.1:$(LAB_PORT)/lab?token=$$token"; echo ""; \
 	export JUPYTER_TOKEN=$$token; exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True
+
+# The README's Dagster UI images (docs/img/dagster-*.png) from this instance, after `make demo`:
+# headless Chromium (Debian's chromium, through system-deps) driven by playwright-core (npm,
+# into .screenshots/). Only this target needs them, not `make test`.
+PLAYWRIGHT_CORE_VERSION ?= 1.65.1
+screenshots: venv $(DAGSTER_HOME)/dagster.yaml
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES=chromium
+	@test -d .screenshots/node_modules/playwright-core || { mkdir -p .screenshots && \
+		npm install --prefix .screenshots --no-audit --no-fund --silent playwright-core@$(PLAYWRIGHT_CORE_VERSION); }
+	$(PY) docs/screenshots.py
 
 bench: jars $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench

@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-warmup", dest="warmup", action="store_false",
                    help="section 1: skip the unmeasured warm-up pair")
     p.add_argument("--batches", type=int, default=5, help="section 2: batches per poll policy (default 5)")
-    p.add_argument("--sleep-s", type=float, default=3.0, help="section 2: seconds the batch script sleeps")
+    p.add_argument("--sleep-s", type=float, default=30.0, help="section 2: seconds the batch script runs (default 30)")
     p.add_argument("--page-views", type=int, default=20_000, help="section 1: page views per day (default 20000)")
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",

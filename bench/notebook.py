@@ -30,12 +30,13 @@ def run_notebook_asset(asset: dg.AssetsDefinition, instance: dg.DagsterInstance,
         result = dg.materialize([asset], partition_key=date, instance=instance, raise_on_error=False,
                                 run_config=QUIET_LOGGERS)
     run = JobRun(wall_s=time.monotonic() - began, success=result.success, others=others.share)
+    from dagster_livy.lakehouse.testing import materialization_metadata
+
+    for _, md in materialization_metadata(result.all_events):
+        run.spark_job_s = md.get("duration_s")  # papermill: kernel start + all cells + shutdown
+        run.batch_name = md.get("livy_batch_name")
     for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            md = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
-            run.spark_job_s = md.get("duration_s")  # papermill: kernel start + all cells + shutdown
-            run.batch_name = md.get("livy_batch_name")
-        elif event.event_type_value == "STEP_FAILURE" and run.error is None:
+        if event.event_type_value == "STEP_FAILURE" and run.error is None:
             err = event.step_failure_data.error
             run.error = (err.message if err else "failed").strip().splitlines()[0][:200]
     return run

@@ -1,7 +1,8 @@
 """One measured run of each kind: silver through Livy, a gold job through Dagster, plain spark-submit.
 
-Nothing of dagster_livy.lakehouse is imported at module level: its settings are read from the
-environment at import time, and `point_dagster_at` must set that environment first.
+Nothing of dagster_livy.lakehouse.definitions is imported at module level: its resources (the
+Livy URL, LIVY_MAX_WAIT_S) are built from the environment when it is imported, so
+`point_dagster_at` must set that environment first.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from pathlib import Path
 import dagster as dg
 
 from bench.report import progress
-from bench.stack import REPO, BenchStack
-from dagster_livy import BatchRunner, LivyBatchFailedError, LivyClient, LivyError, LivyTimeoutError
-from dagster_livy.bodies import build_batch_body
+from bench.stack import BenchStack
+from dagster_livy import LivyBatchFailedError, LivyError, LivyTimeoutError
+from dagster_livy.lakehouse.settings import SCRIPTS_DIR
 
-GOLD_SCRIPT = REPO / "spark_scripts" / "batch_customer_analytics.py"
+GOLD_SCRIPT = SCRIPTS_DIR / "batch_customer_analytics.py"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def point_dagster_at(stack: BenchStack, max_wait_s: float) -> None:
-    """The lakehouse definitions read these at import time: set them before importing."""
+    """Before importing the lakehouse definitions (their resources read LIVY_URL and
+    LIVY_MAX_WAIT_S then; the assets read the staging and lakehouse dirs at run time)."""
     os.environ["LIVY_URL"] = stack.url
     os.environ["LIVY_STAGING_DIR"] = str(stack.staging_dir)
     os.environ["LAKEHOUSE_DIR"] = str(stack.lakehouse_dir)
@@ -66,29 +68,23 @@ class SilverRun:
 
 def generate_silver(stack: BenchStack, date: str, page_views: int, *, seed: int, dirty_share: float,
                     max_wait_s: float, rss_root: int | None = None) -> SilverRun:
-    from dagster_livy.lakehouse.packaging import package_zip
+    from dagster_livy.lakehouse import testing
     from dagster_livy.lakehouse.settings import LakehouseSettings
 
     from bench.stack import PeakRss
 
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"bench-silver-{date}-{uuid.uuid4().hex[:8]}",
-        args=["--date", date, "--page-views-per-day", str(page_views), "--seed", str(seed),
-              "--dirty-share", str(dirty_share)],
-        py_files=[package_zip(settings.staging_dir).as_uri()],
-    )
     run = SilverRun(date=date, page_views_per_day=page_views, wall_s=0.0)
 
     def lines(ls: list[str]) -> None:
-        for line in ls:
-            if line.startswith("SILVER "):
-                run.counts = {k: int(v) for k, v in re.findall(r"(silver\.\w+)=(\d+)", line)}
+        run.counts = testing.silver_counts(ls) or run.counts
 
     began = time.monotonic()
-    with PeakRss(rss_root) as rss, LivyClient(stack.url) as client:
+    with PeakRss(rss_root) as rss:
         try:
-            BatchRunner(client, max_wait_s=max_wait_s, on_lines=lines).run(body)
+            testing.generate_silver(stack.url, LakehouseSettings.from_env(), start=date, end=date,
+                                    page_views_per_day=page_views, seed=seed, dirty_share=dirty_share,
+                                    name=f"bench-silver-{date}-{uuid.uuid4().hex[:8]}",
+                                    max_wait_s=max_wait_s, on_lines=lines)
         except LivyError as exc:
             run.error = failure_reason(exc)
     run.wall_s = time.monotonic() - began
@@ -141,15 +137,16 @@ def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str,
             **({"resources": resources} if resources else {}))
     run = JobRun(wall_s=time.monotonic() - began, success=result.success, others=others.share)
     run.peak_rss_gib = rss.peak_gib if rss_root else None
+    from dagster_livy.lakehouse.testing import materialization_metadata
+
+    for _, md in materialization_metadata(result.all_events):
+        run.livy_batch_s = md.get("livy_duration_s")
+        run.spark_job_s = md.get("duration_s")
+        run.rows = md.get("rows")
+        run.batch_name = md.get("livy_batch_name")
     for event in result.all_events:
         kind = event.event_type_value
-        if kind == "ASSET_MATERIALIZATION":
-            md = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
-            run.livy_batch_s = md.get("livy_duration_s")
-            run.spark_job_s = md.get("duration_s")
-            run.rows = md.get("rows")
-            run.batch_name = md.get("livy_batch_name")
-        elif kind == "STEP_RESTARTED":
+        if kind == "STEP_RESTARTED":
             run.retries += 1
         elif kind == "STEP_FAILURE" and run.error is None:
             err = event.step_failure_data.error

@@ -1,75 +1,32 @@
-"""The bench's own Livy server and lakehouse (never the developer's `make up` one)."""
+"""The bench's own Livy server and lakehouse (never the developer's `make up` one).
+
+The harness itself (livyctl up/env/down on a free loopback port, its own run dir and lakehouse)
+is dagster_livy.lakehouse.testing.LocalLivy, the one the tests use; this adds what the bench
+measures with: Spark's home and conf, and the processes' memory and CPU.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from dagster_livy.lakehouse.testing import LocalLivy
 
 REPO = Path(__file__).resolve().parent.parent
 LIVYCTL = REPO / "livy" / "livyctl.py"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def livyctl(ctl_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **ctl_env, "PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
-    return subprocess.run([sys.executable, str(LIVYCTL), *args], env=env, capture_output=True, text=True)
-
-
-@dataclass
-class BenchStack:
-    base: Path
-    ctl_env: dict[str, str]   # what livyctl is started/stopped with
-    env: dict[str, str]       # `livyctl env --json`: what the server and its spark-submits run with
-    started: bool = False
-
+class BenchStack(LocalLivy):
     @classmethod
     def start(cls, base: Path, driver_memory: str) -> "BenchStack":
-        ctl_env = {
-            "LIVY_RUN_DIR": str(base / "livy-run"),
-            "LAKEHOUSE_DIR": str(base / "lakehouse"),
-            "LIVY_PORT": str(free_port()),
-            "SPARK_DRIVER_MEMORY": driver_memory,
-        }
-        stack = cls(base=base, ctl_env=ctl_env, env={})
-        proc = livyctl(ctl_env, "up", "--wait", "120")
-        if proc.returncode != 0:
-            stack.stop()  # a half-started JVM must not outlive us
-            raise RuntimeError(f"livyctl up failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        stack.started = True
-        env = livyctl(ctl_env, "env", "--json")
-        if env.returncode != 0:
-            raise RuntimeError(f"livyctl env failed:\n{env.stderr}")
-        stack.env = json.loads(env.stdout)
+        stack = super().start(LIVYCTL, base, SPARK_DRIVER_MEMORY=driver_memory)
+        stack.base = base
         return stack
 
-    def stop(self) -> str:
-        proc = livyctl(self.ctl_env, "down")
-        return (proc.stdout + proc.stderr).strip()
-
-    url = property(lambda self: self.env["LIVY_URL"])
-    staging_dir = property(lambda self: Path(self.env["LIVY_STAGING_DIR"]))
-    lakehouse_dir = property(lambda self: Path(self.env["LAKEHOUSE_DIR"]))
     spark_home = property(lambda self: Path(self.env["SPARK_HOME"]))
     spark_conf_dir = property(lambda self: Path(self.env["SPARK_CONF_DIR"]))
-    run_dir = property(lambda self: Path(self.ctl_env["LIVY_RUN_DIR"]))
-
-    def server_pid(self) -> int | None:
-        try:
-            return int((self.run_dir / "livy-server.pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
 
     def spark_env(self) -> dict[str, str]:
         """The environment Livy gives its spark-submits, for running the same thing by hand."""

@@ -25,37 +25,33 @@ from dagster_livy.errors import (
 )
 from dagster_livy.logs import LivyLogTail
 from dagster_livy.models import Batch, LivyState
+from dagster_livy.polling import BATCH_POLL, Pacer, PollPolicy
+
+__all__ = ["BatchResult", "BatchRunner", "PollPolicy"]  # PollPolicy's home is dagster_livy.polling
 
 LOG_TAIL_LINES = 50
-# Read the log page at least this often even when the batch's newest lines look unchanged.
+# Lines the window of `GET /batches/{name}` cannot give (more new lines than it shows) are read
+# from the log page; that read may wait this long, so a chatty batch costs one page per this
+# many seconds rather than one per poll, unless Livy's ring buffer could wrap first (below).
+PAGE_DEFER_S = 5.0
+# livy.cache-log.size's default: lines kept per batch (or more, once a longer page was seen).
+# A deferred page is read before half of it could have been printed, at the rate measured while
+# the previous page waited; after a pause in the output the rate is measured afresh (page at
+# once). So output that speeds up over 2x within a chatty stretch can overrun a 200-line buffer:
+# that loss is counted (BatchResult.log_gaps) and every later page is read at once. This
+# project's Livy keeps 5000 lines (livy/conf/livy.conf.template).
+LIVY_LOG_BUFFER = 200
+# Read the log page at least this often while the newest lines repeat themselves (output that
+# repeats its last lines exactly cannot be told apart from no output by the window).
 PAGE_AT_LEAST_EVERY_S = 30.0
-# Livy flips a batch to its final state when spark-submit exits, while its stdout reader may
-# still be appending the last lines (the driver's traceback, the final Pipes messages): after the
-# end, the log is read until it stops growing for this long (bounded by LOG_SETTLE_MAX_S).
+# After the end the log is read once more, this long after the terminal poll, and again until it
+# stops growing (bounded by LOG_SETTLE_MAX_S). Livy 0.7.1 itself only reports the end after its
+# stdout reader reached EOF (SparkProcApp waits in LineBufferedProcess.waitFor, which joins the
+# reader thread), so this is a safety net for servers/modes that do not; it costs one request.
 LOG_SETTLE_S = 0.5
 LOG_SETTLE_MAX_S = 5.0
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """Adaptive polling: fast right after a state change, backing off to `max_s` otherwise.
-
-    Each poll is one request (`GET /batches/{name}`: the state and the newest log lines), plus
-    the log page when those lines changed. With the defaults the end of a batch is seen within
-    about a second; a quiet running batch settles at about one request a second, one printing
-    every second at two (new log lines do not speed polling up).
-    """
-
-    initial_s: float = 0.25
-    max_s: float = 1.0
-    factor: float = 1.5
-
-    def __post_init__(self) -> None:
-        if not (0 < self.initial_s <= self.max_s) or self.factor < 1:
-            raise ValueError(f"invalid poll policy {self}: need 0 < initial_s <= max_s and factor >= 1")
-
-    def next(self, current: float, activity: bool) -> float:
-        return self.initial_s if activity else min(self.max_s, current * self.factor)
+# While a batch runs, a "still running (state, elapsed)" line every this many seconds.
+PROGRESS_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,7 @@ class BatchResult:
     log_gaps: int = 0
     requests: int = 0
     end_detected_s: float | None = None  # seconds from the last non-terminal poll to detection
+    driver_log: str | None = None  # the stored copy of the full driver log (LivyResource.run_batch)
 
 
 @dataclass
@@ -86,8 +83,10 @@ class _Watch:
     resubmitted: bool = False
     requests: int = 0
     log_lines: list[str] = field(default_factory=list)
-    last_window: list[str] | None = None  # the batch's newest log lines at the last page read
+    last_window: list[str] | None = None  # the batch's newest log lines at the last poll
     last_page_at: float = float("-inf")
+    page_owed_since: float | None = None  # the window could not give the lines since then
+    rate: float | None = None  # lines/s printed while the last owed page waited (inf after a gap)
 
 
 class BatchRunner:
@@ -101,7 +100,9 @@ class BatchRunner:
         delete_on_completion: delete the finished batch (frees its name; no batch outlives
             the run that created it). Its log has been streamed by then.
         on_lines: called with each poll's new driver-log lines (Pipes messages included).
-        on_event: called with human-readable progress messages.
+        on_event: called with human-readable progress messages: the submission, state changes,
+            and every `progress_every_s` a "still running (state, elapsed)" line.
+        progress_every_s: the period of that line (no request of its own).
     """
 
     def __init__(
@@ -114,16 +115,18 @@ class BatchRunner:
         delete_on_completion: bool = True,
         on_lines: Callable[[list[str]], None] | None = None,
         on_event: Callable[[str], None] | None = None,
+        progress_every_s: float = PROGRESS_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
-        self.poll = poll or PollPolicy()
+        self.poll = poll or BATCH_POLL
         self.max_wait_s = max_wait_s
         self.unreachable_grace_s = unreachable_grace_s
         self.delete_on_completion = delete_on_completion
         self.on_lines = on_lines or (lambda lines: None)
         self.on_event = on_event or (lambda msg: None)
+        self.progress_every_s = progress_every_s
         self._clock = clock
         self._sleep = sleep
 
@@ -183,7 +186,11 @@ class BatchRunner:
             return self.client.get_batch_log(name, offset=offset, size=size)
 
         watch.tail = LivyLogTail(fetch)
-        watch.last_window = None  # a new batch: its first poll reads the page
+        # A new batch (or a resubmission): nothing seen, nothing known of its output rate.
+        watch.last_window = None
+        watch.page_owed_since = None
+        watch.rate = None
+        watch.last_page_at = float("-inf")
 
     def _submit_or_reattach(self, body: dict, previous_names: Sequence[str]) -> tuple[_Watch, str]:
         """The watch and the event to report (reported by the caller once the watch is held)."""
@@ -198,20 +205,23 @@ class BatchRunner:
 
     def _wait(self, body: dict, watch: _Watch, started: float) -> tuple[LivyState, float | None]:
         name = watch.batch.name or body["name"]
-        interval = self.poll.initial_s
+        pacer = Pacer(self.poll, clock=self._clock, sleep=self._sleep)
         last_ok = self._clock()
         last_state = watch.batch.state
         last_poll_at = None
+        next_progress = started + self.progress_every_s
         while True:
+            pacer.wait()  # the submission's answer carried the first state: poll after one interval
             try:
                 name = watch.batch.name or body["name"]  # changes if the batch was resubmitted
                 # One request: the batch carries its state and newest log lines; the log page
-                # is read only when those changed (see _read_log).
+                # is read only when those cannot give the new lines (see _read_log).
+                pacer.mark()
                 watch.requests += 1
                 polled = self.client.get_batch(name, expect_name=name)
                 state = polled.state
-                lines = self._read_log(watch, polled.log)
                 watch.batch = polled
+                lines = self._read_log(watch, polled.log, final=state.is_terminal)
                 last_ok = self._clock()
             except LivyNotFoundError:
                 last_ok = self._clock()  # Livy answered
@@ -223,23 +233,31 @@ class BatchRunner:
             except LivyConnectionError as exc:
                 self._ride_out(exc, last_ok, name)
                 continue
-            if lines:
-                watch.log_lines.extend(lines)
-                del watch.log_lines[:-LOG_TAIL_LINES]
-                self.on_lines(lines)
+            self._deliver(watch, lines)
             now = self._clock()
             if state.is_terminal:
                 return state, (now - last_poll_at) if last_poll_at is not None else None
+            # Human-facing lines leave the (long) batch name out: "Submitted" gave it with its URL.
             if state != last_state:
-                self.on_event(f"Livy batch {name}: {last_state.value} -> {state.value}")
+                self.on_event(f"Livy batch {last_state.value} -> {state.value} "
+                              f"({_elapsed(now - started)} elapsed)")
+            elif now >= next_progress:
+                # No request of its own: the state is the one just polled.
+                self.on_event(f"Livy batch still {state.value} ({_elapsed(now - started)} elapsed)")
+            if state != last_state or now >= next_progress:
+                next_progress = now + self.progress_every_s
             if self.max_wait_s is not None and now - started > self.max_wait_s:
                 raise LivyTimeoutError(
                     f"Livy batch {name} still {state.value} after {self.max_wait_s:.0f}s; deleting it",
                     waited_s=now - started, last_state=state.value, batch_id=watch.batch.id,
                     batch_name=name, url=self.batch_url(name))
-            interval = self.poll.next(interval, activity=state != last_state)
             last_state, last_poll_at = state, now
-            self._sleep(interval)
+
+    def _deliver(self, watch: _Watch, lines: list[str]) -> None:
+        if lines:
+            watch.log_lines.extend(lines)
+            del watch.log_lines[:-LOG_TAIL_LINES]
+            self.on_lines(lines)
 
     def _ride_out(self, exc: LivyConnectionError, last_ok: float, name: str) -> None:
         """Wait through an unreachable period; give up once it lasts over the grace."""
@@ -249,23 +267,51 @@ class BatchRunner:
                 url=self.client.base_url, batch_name=name) from exc
         self._sleep(self.poll.max_s)
 
-    def _read_log(self, watch: _Watch, newest: list[str]) -> list[str]:
-        """New driver-log lines, reading the log page only when the batch's newest lines changed.
+    def _read_log(self, watch: _Watch, newest: list[str], *, final: bool = False) -> list[str]:
+        """New driver-log lines: from the polled batch's newest lines when they suffice, else a page.
 
-        The page stays the only source of lines, so LivyLogTail's no-duplicate/no-loss rules hold
-        unchanged; the newest lines only decide whether a page is worth a request. Unchanged
-        newest lines almost always mean no new output; output that repeats the very same last
-        lines is still read, by the page forced every `PAGE_AT_LEAST_EVERY_S` (lines are late,
-        never lost while Livy's ring buffer holds them). No newest lines (no view access) means
-        a page every poll.
+        The window (the last 10 log entries, see logs.py) gives the new lines without a request
+        when it overlaps what was seen (LivyLogTail.from_window). When it cannot (more new lines
+        than it shows, no view access, repeating output), lines may have been missed and the log
+        page is read: at once at the end, after a gap, or when Livy's buffer could wrap before
+        the next read; otherwise within PAGE_DEFER_S (lines are late, never lost). While a page
+        is owed the window is not used, so lines keep their order.
         """
         now = self._clock()
-        if (newest and newest == watch.last_window
-                and now - watch.last_page_at < PAGE_AT_LEAST_EVERY_S):
+        if watch.page_owed_since is None and not (
+                _repeats(newest) and now - watch.last_page_at >= PAGE_AT_LEAST_EVERY_S):
+            fresh = watch.tail.from_window(newest)
+            if fresh is not None:
+                watch.last_window = list(newest)
+                return fresh
+            watch.page_owed_since = now
+        # No newest lines at all (no view access): nothing to measure the output by, page at once.
+        if newest and not (final or self._page_due(watch, now)):
             return []
-        watch.last_window = list(newest)
+        return self._read_page(watch, now)
+
+    def _page_due(self, watch: _Watch, now: float) -> bool:
+        """Whether the owed page must be read now rather than at a later poll."""
+        if watch.rate is None or watch.page_owed_since is None:
+            return True  # no current measure of this batch's output rate
+        if watch.page_owed_since - watch.last_page_at > PAGE_DEFER_S + self.poll.max_s:
+            return True  # the output paused since the rate was measured: measure it again
+        # Lines still fit Livy's buffer (with a 2x margin for a faster burst) at the next poll?
+        buffer = max(LIVY_LOG_BUFFER, watch.tail.max_total - 2)
+        printed_by_next_poll = watch.rate * (now - watch.page_owed_since + 2 * self.poll.max_s)
+        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= PAGE_DEFER_S
+
+    def _read_page(self, watch: _Watch, now: float) -> list[str]:
+        gaps = watch.tail.gaps
+        fresh = watch.tail.poll()
+        if watch.tail.gaps > gaps:
+            watch.rate = float("inf")  # lines were lost: from now on read the page at once
+        elif watch.page_owed_since is not None and watch.rate != float("inf"):
+            # The lines the window could not give were printed since the poll before it failed.
+            watch.rate = len(fresh) / (now - watch.page_owed_since + self.poll.max_s)
         watch.last_page_at = now
-        return watch.tail.poll()
+        watch.page_owed_since = None
+        return fresh
 
     def _resubmit_forgotten(self, body: dict, watch: _Watch) -> LivyState:
         # Livy no longer knows the name: it restarted (local mode keeps nothing) or dropped the
@@ -284,16 +330,14 @@ class BatchRunner:
         """Read the ended batch's log until it has stopped growing (see LOG_SETTLE_S)."""
         began = quiet_since = self._clock()
         while True:
-            rest = watch.tail.drain()
+            self._sleep(LOG_SETTLE_S)
             now = self._clock()
+            rest = watch.tail.drain()
             if rest:
-                watch.log_lines.extend(rest)
-                del watch.log_lines[:-LOG_TAIL_LINES]
-                self.on_lines(rest)
+                self._deliver(watch, rest)
                 quiet_since = now
             if now - quiet_since >= LOG_SETTLE_S or now - began >= LOG_SETTLE_MAX_S:
                 return
-            self._sleep(self.poll.initial_s)
 
     def _finish(self, watch: _Watch, state: LivyState, started: float,
                 end_detected_s: float | None) -> BatchResult:
@@ -312,3 +356,13 @@ class BatchRunner:
             resubmitted=watch.resubmitted, log_gaps=watch.tail.gaps,
             requests=watch.requests + 1, end_detected_s=end_detected_s,
         )
+
+
+def _repeats(window: list[str]) -> bool:
+    """A window with a line twice: repeating output the window alone cannot count."""
+    return len(set(window)) < len(window)
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dagster_livy.errors import LivyConfigError
+from dagster_livy.naming import check_name
 
 SESSION_KINDS = frozenset({"spark", "pyspark", "sparkr", "sql", "shared"})
 _JVM_SIZE = re.compile(r"^\d+[kmgtKMGT]?$")
-_MAX_NAME_LEN = 255
 
 
 def _check_nonempty_str(field: str, value: Any) -> str:
@@ -70,19 +70,6 @@ def _check_conf(field: str, value: Any) -> dict[str, str]:
     return out
 
 
-def _check_name(field: str, value: Any) -> str:
-    _check_nonempty_str(field, value)
-    if value.isdigit():
-        # Livy resolves an all-digit path segment as an id, so it rejects such names.
-        raise LivyConfigError(f"{field} must not be all digits, got {value!r}")
-    if len(value) > _MAX_NAME_LEN:
-        raise LivyConfigError(f"{field} must be at most {_MAX_NAME_LEN} characters")
-    if "/" in value:
-        # Names are used as path segments (GET /batches/{name}).
-        raise LivyConfigError(f"{field} must not contain '/', got {value!r}")
-    return value
-
-
 def _check_duration(field: str, value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^\d+\s*[a-zA-Z]*$", value.strip()):
         raise LivyConfigError(f"{field} must be a duration string like '10m', got {value!r}")
@@ -109,7 +96,7 @@ _COMMON_FIELDS: tuple[_Field, ...] = (
     _Field("num_executors", "numExecutors", _check_positive_int),
     _Field("archives", "archives", _check_str_list),
     _Field("queue", "queue", _check_nonempty_str),
-    _Field("name", "name", _check_name),
+    _Field("name", "name", lambda field, value: check_name(value, field)),
     _Field("conf", "conf", _check_conf),
 )
 _BATCH_ONLY: tuple[_Field, ...] = (

@@ -5,6 +5,10 @@ virtualenv exists, the Dagster resources, the Jupyter kernel, the demo, tests an
 
 One rule decides the Livy URL everywhere: `LIVY_URL` if set, else `http://LIVY_HOST:LIVY_PORT`
 (defaults 127.0.0.1 and 8998) — so `LIVY_PORT=18998 make demo` starts *and uses* port 18998.
+
+Local state (the Livy run dir with its staging dir, the lakehouse) defaults to dot-dirs of the
+current working directory, never of the source tree (the package may be an installed wheel):
+`make` runs from the checkout's root, so there they are the checkout's .livy/ and .lakehouse/.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Mapping
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8998
-REPO = Path(__file__).resolve().parent.parent
+DEFAULT_LOCAL_DIR = ".livy"          # LIVY_LOCAL_DIR: jars, and the run dir unless LIVY_RUN_DIR
+DEFAULT_LAKEHOUSE_DIR = ".lakehouse"  # LAKEHOUSE_DIR: the warehouse and the SQLite catalog
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -45,13 +50,29 @@ def livy_url(env: Mapping[str, str] | None = None) -> str:
     return f"http://{livy_host(env)}:{livy_port(env)}"
 
 
+def local_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The local Livy's home (jars, and its run dir by default): LIVY_LOCAL_DIR, else ./.livy."""
+    return Path(_env(env).get("LIVY_LOCAL_DIR") or Path.cwd() / DEFAULT_LOCAL_DIR)
+
+
+def run_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The running local Livy's conf, logs, pid and staging dir: LIVY_RUN_DIR, else local_dir()."""
+    e = _env(env)
+    return Path(e["LIVY_RUN_DIR"]) if e.get("LIVY_RUN_DIR") else local_dir(e)
+
+
 def staging_dir(env: Mapping[str, str] | None = None) -> Path:
     """The dir Livy may read files from (whitelisted): LIVY_STAGING_DIR, else the run dir's
-    staging/ (LIVY_RUN_DIR, else LIVY_LOCAL_DIR, else <repo>/.livy), as livyctl lays it out."""
+    staging/, as livyctl lays it out."""
     e = _env(env)
     if e.get("LIVY_STAGING_DIR"):
         return Path(e["LIVY_STAGING_DIR"])
-    return Path(e.get("LIVY_RUN_DIR") or e.get("LIVY_LOCAL_DIR") or REPO / ".livy") / "staging"
+    return run_dir(e) / "staging"
+
+
+def lakehouse_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The lakehouse (warehouse, and the SQLite catalog): LAKEHOUSE_DIR, else ./.lakehouse."""
+    return Path(_env(env).get("LAKEHOUSE_DIR") or Path.cwd() / DEFAULT_LAKEHOUSE_DIR)
 
 
 def catalog_properties(lakehouse_dir: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -84,3 +105,23 @@ def seconds(var: str, raw: str) -> float:
     if value < 0:
         raise ValueError(f"{var} must be >= 0, got {raw!r}")
     return value
+
+
+DEFAULT_HISTORY_PORT = 18080
+
+
+def history_port(env: Mapping[str, str] | None = None) -> int:
+    """The local Spark History Server's port: SPARK_HISTORY_PORT (default 18080)."""
+    raw = _env(env).get("SPARK_HISTORY_PORT") or str(DEFAULT_HISTORY_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"SPARK_HISTORY_PORT must be a port number between 1 and 65535, got {raw!r}")
+    return int(raw)
+
+
+def history_url(env: Mapping[str, str] | None = None) -> str:
+    """The Spark History Server root URL as a browser reaches it: SPARK_HISTORY_URL, else the
+    local one `make up` starts on 127.0.0.1:SPARK_HISTORY_PORT (livy/historyserver.py)."""
+    explicit = _env(env).get("SPARK_HISTORY_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    return f"http://{DEFAULT_HOST}:{history_port(env)}"

@@ -32,6 +32,13 @@ Limits (inherent to the API, stated honestly):
   each one matters, and size ``livy.cache-log.size`` above what a job prints between polls.
 * For sessions, the relative order of stdout vs stderr lines is unknown; within one poll the
   new stdout lines are returned before the new stderr lines.
+
+The batch window (``GET /batches/{x}``, BatchSessionServlet.clientSessionView, same tag): the
+batch object's ``log`` is the last 10 entries of that same assembled array (``lines.view(from,
+from + 10)``), so for a batch it is the newest 9 stdout lines and the ``"\\nstderr: "`` marker, or
+the whole log (starting with ``"stdout: "``) while it has at most 10 entries. :meth:`LivyLogTail.
+from_window` takes new lines from it without a page request when that is safe, and asks for a
+page (returns None) whenever lines may have been missed.
 """
 
 from __future__ import annotations
@@ -47,6 +54,11 @@ SECTIONS = ("stdout", "stderr", "yarn")
 _MARKERS = {STDERR_MARKER: "stderr", YARN_MARKER: "yarn"}
 
 FetchPage = Callable[[int | None, int | None], LogPage]
+# Lines kept for aligning the next snapshot: above any sane livy.cache-log.size.
+_KEEP = 5000
+# A window's new lines are trusted only when at least this many of its lines overlap lines
+# already seen (a single common line such as "" would align almost anywhere).
+MIN_OVERLAP = 2
 
 
 def split_sections(lines: list[str]) -> dict[str, list[str]]:
@@ -87,6 +99,10 @@ def new_lines(previous: list[str], current: list[str]) -> tuple[list[str], bool]
         return current[p:], False
     if not current:
         return [], False  # log reset (e.g. the app was not started yet); nothing to yield
+    if previous[: len(current)] == current:
+        # Not newer than what was seen (the seen lines may have come from a newer batch window
+        # than this page): nothing new, the fewest-new-lines reading.
+        return [], False
     # The buffer wrapped: find the fewest evicted lines d with previous[d:] == current[:p-d].
     first = current[0]
     for d in range(1, p):
@@ -108,11 +124,13 @@ class LivyLogTail:
         self._page_size = page_size
         self._seen: dict[str, list[str]] = {name: [] for name in SECTIONS}
         self.gaps = 0  # polls at which a section had no overlap with the previous poll
+        self.max_total = 0  # the longest log page seen: Livy's buffer holds at least this much
         self.lines_returned = 0
 
     def poll(self) -> list[str]:
         """Return the lines not returned before (stdout, then stderr, then YARN diagnostics)."""
         page = self._fetch(0, self._page_size)
+        self.max_total = max(self.max_total, page.total)
         sections = split_sections(page.lines)
         out: list[str] = []
         for name in SECTIONS:
@@ -126,6 +144,42 @@ class LivyLogTail:
             out.extend(fresh)
         self.lines_returned += len(out)
         return out
+
+    def from_window(self, window: list[str]) -> list[str] | None:
+        """New stdout lines from a batch's newest-lines window, or None when a page is needed.
+
+        Safe cases only: the window is the whole log (it begins with ``"stdout: "``) and extends
+        what was seen; or it ends with the stderr marker (a batch's merged output) and exactly
+        one alignment of at least :data:`MIN_OVERLAP` lines with the seen lines exists. No
+        window, no overlap (more new lines than the window shows: lines were missed), several
+        alignments (repeating output) or a seen stderr/YARN section all return None.
+        A window equal to the seen tail returns [] (nothing new), so output that repeats its
+        last lines exactly is only seen at the next page: the caller reads one now and then.
+        """
+        if not window or any(self._seen[s] for s in SECTIONS[1:]):
+            return None
+        seen = self._seen["stdout"]
+        if window[0] == STDOUT_MARKER:  # the whole log: exact, as long as it extends what was seen
+            sections = split_sections(window)
+            if sections["stderr"] or sections["yarn"]:
+                return None
+            current = sections["stdout"]
+            if current[: len(seen)] != seen:
+                return None
+            fresh = current[len(seen):]
+        else:
+            if window[-1] != STDERR_MARKER or STDERR_MARKER in window[:-1] or YARN_MARKER in window:
+                return None
+            current = window[:-1]
+            n = len(current)
+            fits = [k for k in range(0, n - MIN_OVERLAP + 1)
+                    if n - k <= len(seen) and current[: n - k] == seen[len(seen) - (n - k):]]
+            if len(fits) != 1:
+                return None  # no overlap (lines missed) or repeating output (ambiguous)
+            fresh = current[n - fits[0]:]
+        self._seen["stdout"] = (seen + fresh)[-_KEEP:]
+        self.lines_returned += len(fresh)
+        return fresh
 
     def drain(self, *, max_polls: int = 100) -> list[str]:
         """Poll until a poll returns nothing new (or ``max_polls``); return all new lines."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import dagster as dg
 from pydantic import Field
@@ -14,6 +17,8 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.client import LivyClient
 from dagster_livy.env import livy_url
 from dagster_livy.errors import LivyError, is_transient
+from dagster_livy.history import DriverLogFile, driver_log_path, history_metadata, reported_app_ids
+from dagster_livy.polling import BATCH_POLL
 from dagster_livy.naming import batch_name
 from dagster_livy.redact import is_secret_key, redact_conf, redact_text
 
@@ -52,11 +57,15 @@ class LivyResource(dg.ConfigurableResource):
     queue: str | None = None
     proxy_user: str | None = None
 
-    poll_initial_s: float = 0.25
-    poll_max_s: float = 1.0
-    poll_factor: float = 1.5
+    # Defaults from BATCH_POLL (dagster_livy.polling): one request a second, measured in bench/.
+    poll_initial_s: float = BATCH_POLL.initial_s
+    poll_max_s: float = BATCH_POLL.max_s
+    poll_factor: float = BATCH_POLL.factor
     max_wait_s: float | None = Field(default=None, description="Delete the batch and fail after this long.")
     stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
+    keep_driver_log: bool = Field(
+        default=True, description="Store every driver-log line under the instance's storage "
+        "(<storage>/<run id>/livy/<batch>.log), linked as `driver_log`: it outlives the batch and Livy.")
     delete_on_completion: bool = True
 
     # -- building blocks -------------------------------------------------------------------
@@ -93,6 +102,7 @@ class LivyResource(dg.ConfigurableResource):
         conf: dict[str, Any] | None = None,
         name: str | None = None,
         on_lines: Callable[[list[str]], list[str]] | None = None,
+        delete_on_interrupt: bool = True,
         **overrides: Any,
     ) -> BatchResult:
         """Submit `file` as a Livy batch (or reattach on retry) and wait for its end.
@@ -100,8 +110,13 @@ class LivyResource(dg.ConfigurableResource):
         The batch name is derived from the asset/op, partition and run id, so a step retry finds
         a still-running batch of an earlier attempt instead of starting a second one. A failed
         batch raises `LivyBatchFailedError` with the driver's Python traceback; a timeout or a
-        terminated run deletes the batch first. `on_lines` may filter the log lines (the Pipes
-        client takes its messages out) and returns what should still be logged.
+        terminated run deletes the batch first (`delete_on_interrupt=False` leaves it running).
+        `on_lines` may filter the log lines (the Pipes client takes its messages out) and returns
+        what should still be logged.
+
+        The step's log names the batch by what it computes ("gold/daily_sales_summary
+        2026-10-30"); its full name and URL are logged at debug level, and Dagster Pipes
+        bootstrap arguments (long base64) never appear in the log.
         """
         log = context.log
         base_parts, attempt = _name_parts(context)
@@ -110,30 +125,78 @@ class LivyResource(dg.ConfigurableResource):
         previous = [] if name != names[-1] else list(reversed(names[:-1]))
         body = self.batch_body(file, name=name, args=args, conf=conf, **overrides)
         secrets = self.secrets() + [v for k, v in body.get("conf", {}).items() if is_secret_key(k)]
-        shown_args = [a if len(a) < 120 else a[:40] + "...(bootstrap)" for a in body.get("args", [])]
-        log.info(f"Livy batch {name}: {file} args={shown_args} conf={redact_conf(body.get('conf', {}))}")
+        label = _label(base_parts)
+        shown_args, pipes_args = _shown_args(body.get("args", []))
+        log.info(f"Submitting Livy batch for {label}: {file} args={shown_args}"
+                 + (f" (+ {pipes_args} Dagster Pipes bootstrap arguments)" if pipes_args else "")
+                 + f" conf={redact_conf(body.get('conf', {}))}")
+        log.debug(f"Livy batch name for {label}: {name}")
+
+        stored = self._driver_log_file(context, name, file)
+        if stored is not None:
+            log.info(f"Livy batch for {label}: full driver log kept at {stored.path}")
 
         def emit(lines: list[str]) -> None:
+            if stored is not None:  # every line, Pipes messages included, before any filter
+                stored.write(redact_text("\n".join(lines), secrets).split("\n"))
             if on_lines is not None:
                 lines = on_lines(lines)
             if not (self.stream_logs and lines):
                 return
             for i in range(0, len(lines), LINES_PER_EVENT):
                 chunk = "\n".join(lines[i : i + LINES_PER_EVENT])
-                log.info(f"[{name}]\n" + redact_text(chunk, secrets))
+                log.info(f"[driver {label}]\n" + redact_text(chunk, secrets))
 
-        with self.get_client() as client:
-            runner = BatchRunner(
-                client,
-                poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
-                max_wait_s=self.max_wait_s,
-                delete_on_completion=self.delete_on_completion,
-                on_lines=emit,
-                on_event=lambda msg: log.info(redact_text(msg, secrets)),
-            )
-            result = runner.run(body, previous_names=previous)
-        log.info(f"Livy batch {name} {result.state.value} in {result.duration_s:.1f}s")
+        def event(msg: str) -> None:
+            # The runner names the batch in full: the 60-character name (and its URL) goes to
+            # debug, the human-facing line says what the batch computes.
+            msg = redact_text(msg, secrets)
+            short = _shorten(msg, name, previous, label)
+            log.info(short)
+            if short != msg:
+                log.debug(msg)
+
+        try:
+            with self.get_client() as client:
+                runner = BatchRunner(
+                    client if delete_on_interrupt else _KeepOnInterrupt(client),
+                    poll=PollPolicy(self.poll_initial_s, self.poll_max_s, self.poll_factor),
+                    max_wait_s=self.max_wait_s,
+                    delete_on_completion=self.delete_on_completion,
+                    on_lines=emit,
+                    on_event=event,
+                )
+                result = runner.run(body, previous_names=previous)
+        except BaseException:
+            if stored is not None:
+                log.info(f"Livy batch {label}: its driver log (as far as it was read) is kept at {stored.path}")
+            raise
+        finally:
+            if stored is not None:
+                stored.close()
+        log.info(f"Livy batch {result.batch_id} ({label}) {result.state.value} in {result.duration_s:.1f}s")
+        if stored is not None:
+            if result.log_gaps:
+                log.info(f"Livy batch {label}: {result.log_gaps} gap(s) in the stored driver log (Livy's "
+                         "log buffer wrapped between reads; the Livy server log has every line)")
+            result = dataclasses.replace(result, driver_log=str(stored.path))
         return result
+
+    def _driver_log_file(self, context: Any, name: str, file: str) -> DriverLogFile | None:
+        """The file this batch's driver log is kept in, or None (switched off, or an instance
+        without local storage)."""
+        if not self.keep_driver_log:
+            return None
+        try:
+            storage = context.instance.storage_directory()
+        except Exception:  # noqa: BLE001 - an instance type without local artifact storage
+            return None
+        path = driver_log_path(storage, context.run.run_id, name)
+        try:
+            return DriverLogFile(path, header=f"# Livy batch {name}: {file} (run {context.run.run_id})")
+        except OSError as exc:  # the batch still runs; only the stored copy is missing
+            context.log.warning(f"Livy batch {name}: cannot keep its driver log at {path}: {exc}")
+            return None
 
 
 @contextmanager
@@ -153,6 +216,61 @@ def retry_transient_only() -> Iterator[None]:
         raise dg.Failure(description=f"{exc}\n(permanent failure: not retried)", allow_retries=False) from exc
 
 
+PIPES_ARG_PREFIX = "--dagster-pipes-"
+
+
+def _shown_args(args: list[str]) -> tuple[list[str], int]:
+    """The script's own arguments, and how many Dagster Pipes bootstrap arguments (flag and
+    encoded value) were dropped."""
+    shown, dropped, skip_value = [], 0, False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+        elif arg.startswith(PIPES_ARG_PREFIX):
+            skip_value, dropped = "=" not in arg, dropped + 1
+        else:
+            shown.append(arg)
+    return shown, dropped
+
+
+def _label(parts: list[str]) -> str:
+    """What a batch computes, for people: "gold/daily_sales_summary 2026-10-30"."""
+    return " ".join([parts[0].replace("__", "/"), *parts[1:]])
+
+
+def _shorten(message: str, name: str, previous: list[str], label: str) -> str:
+    """`message` for people: batch URLs dropped, "batch <name> (id 12)" -> "batch 12 (<label>)",
+    any other "batch <name>" -> "batch for <label>" (a batch of an earlier attempt of the step,
+    reattached, is labelled so)."""
+    for candidate in sorted({name, *previous}, key=len, reverse=True):
+        shown = label if candidate == name else f"{label}, earlier attempt"
+        c = re.escape(candidate)
+        message = re.sub(r":?[ \t]*https?://\S*/batches/" + c + r"(?![\w.-])", "", message)
+        message = re.sub(r"\bbatch " + c + r" \(id (\d+)\)", lambda m: f"batch {m[1]} ({shown})", message)
+        message = re.sub(r"\bbatch " + c + r"(?![\w.-])", lambda m: f"batch for {shown}", message)
+        message = message.replace(candidate, shown)
+    return message
+
+
+class _KeepOnInterrupt:
+    """A LivyClient whose batch deletion is skipped while the Dagster run is being terminated
+    (`delete_on_interrupt=False`); every other call and every other deletion passes through."""
+
+    def __init__(self, client: LivyClient) -> None:
+        self._client = client
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._client, attr)
+
+    def delete_batch(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        # Called from the runner's cleanup: the exception in flight says why it stops.
+        if isinstance(sys.exc_info()[1], (dg.DagsterExecutionInterruptedError, KeyboardInterrupt)):
+            raise LivyError("left running on purpose: the Dagster run was terminated and termination "
+                            "is not forwarded (forward_termination=False); it runs on unwatched. "
+                            "DELETE it on the Livy server if it must not finish")
+        return self._client.delete_batch(name, *args, **kwargs)
+
+
 def _name_parts(context: Any) -> tuple[list[str], int]:
     """(asset key or op name, partition) and the retry attempt of this step."""
     if context.has_assets_def and len(context.assets_def.keys) == 1:
@@ -167,8 +285,11 @@ def _name_parts(context: Any) -> tuple[list[str], int]:
     return parts, int(getattr(context, "retry_number", 0) or 0)
 
 
-def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
-    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing."""
+def batch_metadata(result: BatchResult, reported: Iterable[Any] = ()) -> dict[str, dg.MetadataValue]:
+    """Dagster metadata for a finished batch: links to Livy and Spark, ids, timing, and what
+    outlives the batch (dagster_livy.history): `driver_log`, the stored driver log, and
+    `spark_history_url`, the application's page in the Spark History Server. The application
+    id is Livy's, else the one the script reported (`reported`: the Pipes session's results)."""
     md: dict[str, dg.MetadataValue] = {
         "livy_batch_name": dg.MetadataValue.text(result.name),
         "livy_batch_id": dg.MetadataValue.int(result.batch_id),
@@ -188,4 +309,7 @@ def batch_metadata(result: BatchResult) -> dict[str, dg.MetadataValue]:
         md["livy_resubmitted"] = dg.MetadataValue.bool(True)
     if result.log_gaps:
         md["livy_log_gaps"] = dg.MetadataValue.int(result.log_gaps)
+    if result.driver_log:
+        md["driver_log"] = dg.MetadataValue.path(result.driver_log)
+    md.update(history_metadata([result.app_id] if result.app_id else reported_app_ids(reported)))
     return md

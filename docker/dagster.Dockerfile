@@ -40,12 +40,14 @@ ENV APP_DIR=/opt/dagster-livy \
     PYTHONUNBUFFERED=1
 
 WORKDIR ${APP_DIR}
-# Dependencies first (cached while only the code changes): pyproject.toml is the one list.
+# Dependencies first (cached while only the code changes): pyproject.toml is the one list, here
+# the base and the extras of every layer the image runs (Dagster, the Jupyter kernel, the
+# lakehouse code location, JupyterLab of `dev`), without the test tools.
 # dagster X.Y.Z pairs with its libraries at 0.(Y+16).Z (1.13.27 -> dagster-postgres 0.29.27);
 # dagster-postgres pins dagster exactly, so a wrong pair fails the build instead of drifting.
 COPY pyproject.toml README.md ./
 RUN set -eux; \
-    python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; x = p["optional-dependencies"]; print("\n".join(r for r in p["dependencies"] + [r for e in ("dagster", "jupyter", "lakehouse", "dev") for r in x[e]] if not r.startswith("dagster-livy")))' \
         > /tmp/requirements.txt; \
     dagster="$(sed -n 's/^dagster==\(.*\)$/\1/p' /tmp/requirements.txt)"; \
     test -n "$dagster"; \
@@ -58,12 +60,13 @@ RUN set -eux; \
 # notebooks and Livy's batches run the very same files.
 COPY dagster_livy ./dagster_livy
 COPY spark_scripts ./spark_scripts
+COPY notebooks ./notebooks
 # ...and the pyspark-livy kernelspec (the jupyter service's kernel runs as a Livy batch).
 RUN pip install --no-deps -e . && python -c 'import dagster_livy' \
     && python -m dagster_livy.jupyter.kernelspec install
 
 COPY --from=spark-jars /opt/livy/spark-jars /opt/livy/spark-jars
-COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/stackproc.py livy/clusterctl.py livy/clusterpg.py livy/docker-entrypoint.sh ./livy/
+COPY livy/livyctl.py livy/livyconf.py livy/livyjars.py livy/historyserver.py livy/stackproc.py livy/clusterctl.py livy/clusterpg.py livy/docker-entrypoint.sh ./livy/
 COPY livy/conf ./livy/conf
 COPY docker/spark-defaults.conf ./docker/spark-defaults.conf
 COPY docker/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
@@ -71,7 +74,7 @@ COPY docker/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
 RUN set -eux; \
     chmod 0755 livy/docker-entrypoint.sh; \
     useradd --create-home --uid 1000 --user-group dagster; \
-    mkdir -p ${SPARK_CONF_DIR} /opt/dagster/storage /var/lib/livy/staging spark_scripts notebooks; \
+    mkdir -p ${SPARK_CONF_DIR} /opt/dagster/storage /var/lib/livy/staging /var/lib/livy/spark-events spark_scripts notebooks; \
     chown -R dagster:dagster /opt/dagster /var/lib/livy ${APP_DIR}/notebooks
 
 USER dagster

@@ -54,6 +54,8 @@ except KeyError as exc:
     raise SystemExit(f"docker-entrypoint: {template} needs {exc} in the environment "
                      "(see docker-compose.yml and .env.example)") from None
 (target / "spark-defaults.conf").write_text(text)
+# spark.eventLog.dir must exist or no SparkContext starts (the spark-events volume, compose).
+Path(values["SPARK_EVENT_LOG_DIR"]).mkdir(parents=True, exist_ok=True)
 os.chmod(target / "spark-defaults.conf", 0o600)  # it holds the catalog's JDBC password
 shutil.copyfile(app / "livy" / "conf" / "log4j2.properties", target / "log4j2.properties")
 print(f"docker-entrypoint: Spark defaults rendered in {target}", file=sys.stderr)
@@ -78,9 +80,9 @@ sys.path.insert(0, str(Path(os.environ["APP_DIR"]) / "livy"))
 import livyctl  # noqa: E402
 
 layout = livyctl.Layout.from_env()
-livyctl.java_major()  # refuses Java < 17, like `livyctl.py up`
+java = livyctl.java_binary()  # the one Java ($JAVA_HOME/bin/java, else PATH's), refused below 17
 livyctl.check_server_classpath(layout.livy_home / "jars")
-env = {**os.environ, **layout.server_env()}
+env = {**os.environ, **layout.server_env(), "JAVA_HOME": livyctl.java_home(java)}
 # server_env() pins SPARK_LOCAL_IP to loopback for a laptop; in a container the driver must be
 # reachable by the workers (spark.driver.host/bindAddress in spark-defaults.conf decide).
 if "SPARK_LOCAL_IP" in os.environ:
@@ -88,7 +90,7 @@ if "SPARK_LOCAL_IP" in os.environ:
 else:
     env.pop("SPARK_LOCAL_IP", None)
 env["LIVY_URL"] = os.environ.get("LIVY_URL", f"http://localhost:{layout.port}")
-cmd = ["java", *livyctl.JAVA17_FLAGS, *os.environ.get("LIVY_SERVER_JAVA_OPTS", "").split(),
+cmd = [java, *livyctl.JAVA17_FLAGS, *os.environ.get("LIVY_SERVER_JAVA_OPTS", "").split(),
        "-cp", f"{layout.livy_home / 'jars'}/*:{layout.conf_dir}", livyctl.MAIN_CLASS]
 print("docker-entrypoint: " + " ".join(cmd), file=sys.stderr, flush=True)
 os.chdir(layout.run_dir)

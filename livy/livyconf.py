@@ -1,4 +1,5 @@
-"""Render the Livy server's configuration (livy/conf/*.template) and enforce the exposure rule.
+"""Render the Livy server's configuration (livy/conf/*.template), enforce the exposure rule, and
+read the running server's setup back from what was rendered for it.
 
 Standard library only (loaded by livy/livyctl.py and livy/docker-entrypoint.sh before any
 virtualenv). The rules decided here:
@@ -10,6 +11,8 @@ virtualenv). The rules decided here:
   LIVY_AUTH_LDAP_BASE_DN), or ``proxy`` (an authenticating reverse proxy is the only way in and
   Livy's port is not published: the compose stack's `livy-proxy`). LIVY_IMPERSONATION=true
   makes a batch's ``proxyUser`` effective (kerberos/ldap).
+- **Spark event logs.** Every driver writes one to SPARK_EVENT_LOG_DIR (default
+  <run dir>/spark-events), which the Spark History Server (livy/historyserver.py) serves.
 - **Server log.** Size-bounded (LIVY_LOG_MAX_SIZE, default 10MB; LIVY_LOG_BACKUPS, default 5)
   in $LIVY_LOG_DIR/livy-server.out, or stderr with LIVY_LOG_TO=console (containers).
 """
@@ -21,7 +24,9 @@ import importlib.util
 import ipaddress
 import os
 import re
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -29,6 +34,7 @@ LIVY_DIR = Path(__file__).resolve().parent
 REPO = LIVY_DIR.parent
 if str(LIVY_DIR) not in sys.path:  # the sibling module, however this file is loaded
     sys.path.insert(0, str(LIVY_DIR))
+import stackproc  # noqa: E402
 from stackproc import write_private  # noqa: E402
 
 
@@ -52,6 +58,87 @@ class StackError(SystemExit):
 
     def __init__(self, message: str):
         super().__init__(f"livyctl: {message}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a local stack lives and how it is set up, from the environment (livy/livyctl.py's
+    docstring lists the variables)."""
+
+    local_dir: Path
+    run_dir: Path
+    lakehouse_dir: Path
+    dist: Path | None
+    host: str
+    port: int
+    master: str
+    deploy_mode: str
+    python: str
+
+    @classmethod
+    def from_env(cls) -> "Layout":
+        env = os.environ
+        dist = env.get("LIVY_DIST")
+        # The same defaults the Dagster side reads (dagster_livy/env.py: ./.livy, ./.lakehouse of the
+        # current directory, `make`'s is the checkout), so both always agree on where the stack is.
+        return cls(
+            local_dir=stack_env.local_dir(env).resolve(),
+            run_dir=stack_env.run_dir(env).resolve(),
+            lakehouse_dir=stack_env.lakehouse_dir(env).resolve(),
+            dist=Path(dist).resolve() if dist else None,
+            host=stack_env.livy_host(env),
+            port=stack_env.livy_port(env),
+            master=env.get("LIVY_SPARK_MASTER", "local[*]"),
+            deploy_mode=env.get("LIVY_DEPLOY_MODE", "client"),
+            python=stackproc.default_python(REPO),
+        )
+
+    # Where the server's jars come from: a binary distribution if given, else Maven's layout.
+    @property
+    def livy_home(self) -> Path:
+        return self.dist or self.local_dir
+
+    conf_dir = property(lambda self: self.run_dir / "conf")
+    spark_conf_dir = property(lambda self: self.run_dir / "spark-conf")
+    log_dir = property(lambda self: self.run_dir / "logs")
+    staging_dir = property(lambda self: self.run_dir / "staging")
+    spark_jars_dir = property(lambda self: self.local_dir / "spark-jars")
+    pid_file = property(lambda self: self.run_dir / "livy-server.pid")
+    # Spark event logs of every driver (spark-defaults.conf), read by the History Server.
+    event_log_dir = property(lambda self: Path(os.environ.get("SPARK_EVENT_LOG_DIR") or self.run_dir / "spark-events"))
+    server_log = property(lambda self: self.log_dir / SERVER_LOG_NAME)  # log4j, rolling
+    jvm_out = property(lambda self: self.log_dir / "livy-server.stdout")  # what bypasses log4j
+    state_file = property(lambda self: self.run_dir / "livy-server.json")
+    url = property(lambda self: f"http://{self.host}:{self.port}")
+
+    def spark_home(self) -> str:
+        try:
+            out = subprocess.run(
+                [self.python, "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"],
+                check=True, capture_output=True, text=True,
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise StackError(
+                f"pyspark is not importable with {self.python} ({exc}); run `make venv` first"
+            ) from None
+        return out
+
+    def server_env(self) -> dict[str, str]:
+        return {
+            "LIVY_HOME": str(self.livy_home),
+            "LIVY_CONF_DIR": str(self.conf_dir),
+            "LIVY_LOG_DIR": str(self.log_dir),
+            "SPARK_HOME": self.spark_home(),
+            "SPARK_CONF_DIR": str(self.spark_conf_dir),
+            "PYSPARK_PYTHON": self.python,
+            "PYSPARK_DRIVER_PYTHON": self.python,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "LAKEHOUSE_DIR": str(self.lakehouse_dir),
+            "LIVY_URL": self.url,
+            "LIVY_STAGING_DIR": str(self.staging_dir),
+            # Batch drivers' print() lines and Pipes messages reach Livy's log as they happen.
+            "PYTHONUNBUFFERED": "1",
+        }
 
 
 def is_loopback(host: str) -> bool:
@@ -177,6 +264,7 @@ def render_values(layout) -> dict[str, str]:
         "SPARK_EXTRA_JARS": ",".join(spark_jars),
         "SPARK_DRIVER_MEMORY": os.environ.get("SPARK_DRIVER_MEMORY", "1g"),
         "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
+        "SPARK_EVENT_LOG_DIR": str(layout.event_log_dir),
         "SPARK_CLUSTER_CONF": cluster_conf(layout.master),
         **catalog_values(layout),
         **log_values(layout),
@@ -187,7 +275,7 @@ def cmd_conf(layout) -> None:
     values = render_values(layout)
     src = LIVY_DIR / "conf"
     for d in (layout.conf_dir, layout.spark_conf_dir, layout.log_dir, layout.staging_dir,
-              layout.lakehouse_dir / "warehouse"):
+              layout.event_log_dir, layout.lakehouse_dir / "warehouse"):
         d.mkdir(parents=True, exist_ok=True)
     targets = {
         "livy.conf.template": layout.conf_dir / "livy.conf",
@@ -209,6 +297,40 @@ def cmd_conf(layout) -> None:
     # Livy reads spark-blacklist.conf from its conf dir; an empty one blocks nothing.
     (layout.conf_dir / "spark-blacklist.conf").touch()
     print(f"config rendered in {layout.conf_dir} and {layout.spark_conf_dir}")
+
+
+# ---------------------------------------------------------------- the running server's setup
+# (read back from the config `cmd_conf` rendered for it, compared with what is asked now)
+
+def running_setup(layout) -> dict | None:
+    """The Spark master and catalog URI the running server's rendered config says."""
+    try:
+        livy_conf = (layout.conf_dir / "livy.conf").read_text()
+        spark_conf = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
+    except OSError:
+        return None
+    master = re.search(r"^livy\.spark\.master\s*=\s*(\S+)", livy_conf, re.M)
+    uri = re.search(r"^spark\.sql\.catalog\.lakehouse\.uri\s+(\S+)", spark_conf, re.M)
+    return {"master": master.group(1), "catalog": uri.group(1)} if master and uri else None
+
+
+def wanted_setup(layout) -> dict:
+    """The Spark master and catalog URI this environment asks for (what `up` would render)."""
+    return {"master": layout.master, "catalog": catalog_values(layout)["LAKEHOUSE_CATALOG_JDBC_URI"]}
+
+
+def setup_mismatch(running: dict | None, wanted: dict, pid: int | None) -> str | None:
+    """None if the running server is set up as wanted (or its setup is unknown); else both setups
+    and what to do: a demo against the local-mode (SQLite) server while it reads PostgreSQL, or the
+    reverse, would read another catalog than the batches write."""
+    if not running or running == wanted:
+        return None
+    def say(setup: dict) -> str:
+        return f"Spark master {setup['master']}, catalog {setup['catalog']}"
+    return (f"this checkout's Livy{f' (pid {pid})' if pid else ''} runs with {say(running)};\n"
+            f"  this environment asks for {say(wanted)} (CLUSTER=1 or not?).\n"
+            f"  `make down` first, then start it again as wanted (`make up` or `make up CLUSTER=1`)")
+
 
 
 def render_braced(text: str, values: dict[str, str]) -> str:

@@ -12,17 +12,25 @@
                                     does, 1 (with a message saying whose it is, or how it differs:
                                     lakehouse, Spark master, catalog) otherwise
     python livy/livyctl.py env      print the environment the server runs with (--json for tools)
+    python livy/livyctl.py history up|down|status
+                                    the Spark History Server over the drivers' event logs
+                                    (127.0.0.1:SPARK_HISTORY_PORT, default 18080; status exits like
+                                    Livy's); plain `down` stops it together with Livy
 
 Everything lives under the repository root unless overridden by the environment:
 LIVY_LOCAL_DIR (.livy: jars and, unless LIVY_RUN_DIR says otherwise, the running instance's conf,
 logs, pid and staging dir), LAKEHOUSE_DIR (.lakehouse), LIVY_PORT (8998), LIVY_HOST (127.0.0.1),
 LIVY_SPARK_MASTER (local[*]), LIVY_DIST (an unpacked Livy binary distribution to run instead of
-the Maven-resolved server), PYTHON (the interpreter with pyspark; default .venv/bin/python).
+the Maven-resolved server), PYTHON (the interpreter with pyspark; default .venv/bin/python),
+SPARK_EVENT_LOG_DIR (<run dir>/spark-events), JAVA_HOME (else `java` on PATH: one Java, checked
+and used for the server, its spark-submits and the History Server).
 
 Before using or starting a server, `up` checks that what answers on the port is this checkout's
 own (its LIVY_CONF_DIR, read from /proc), and stops drivers an earlier server of this run dir
-left running (livy/stackproc.py). Config rendering and the exposure rule: livy/livyconf.py;
-jars: livy/livyjars.py. Standard library only: this runs before the virtualenv is complete.
+left running (livy/stackproc.py). This file is the Livy process control; config rendering, the
+exposure rule and the running server's setup: livy/livyconf.py; jars: livy/livyjars.py; the
+History Server: livy/historyserver.py. Standard library only: this runs before the virtualenv
+is complete.
 """
 
 from __future__ import annotations
@@ -33,11 +41,9 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 LIVY_DIR = Path(__file__).resolve().parent
@@ -47,9 +53,11 @@ REPO = LIVY_DIR.parent
 # Sibling modules (config rendering, /proc inspection): importable however this file is loaded.
 if str(LIVY_DIR) not in sys.path:
     sys.path.insert(0, str(LIVY_DIR))
+import historyserver  # noqa: E402
 import livyconf  # noqa: E402
 import stackproc  # noqa: E402
-from livyconf import StackError, cmd_conf, render_values, stack_env  # noqa: E402,F401  (re-exported)
+from livyconf import (Layout, StackError, cmd_conf, render_values, running_setup,  # noqa: E402,F401
+                      setup_mismatch, stack_env, wanted_setup)  # (re-exported)
 from livyjars import check_server_classpath, cmd_jars, scala_versions  # noqa: E402,F401
 MAIN_CLASS = "org.apache.livy.server.LivyServer"
 
@@ -64,95 +72,30 @@ JAVA17_FLAGS = [
 ]
 
 
-@dataclass(frozen=True)
-class Layout:
-    local_dir: Path
-    run_dir: Path
-    lakehouse_dir: Path
-    dist: Path | None
-    host: str
-    port: int
-    master: str
-    deploy_mode: str
-    python: str
-
-    @classmethod
-    def from_env(cls) -> "Layout":
-        env = os.environ
-        dist = env.get("LIVY_DIST")
-        local_dir = Path(env.get("LIVY_LOCAL_DIR", REPO / ".livy")).resolve()
-        return cls(
-            local_dir=local_dir,
-            run_dir=Path(env.get("LIVY_RUN_DIR", local_dir)).resolve(),
-            lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")).resolve(),
-            dist=Path(dist).resolve() if dist else None,
-            host=stack_env.livy_host(env),
-            port=stack_env.livy_port(env),
-            master=env.get("LIVY_SPARK_MASTER", "local[*]"),
-            deploy_mode=env.get("LIVY_DEPLOY_MODE", "client"),
-            python=stackproc.default_python(REPO),
-        )
-
-    # Where the server's jars come from: a binary distribution if given, else Maven's layout.
-    @property
-    def livy_home(self) -> Path:
-        return self.dist or self.local_dir
-
-    conf_dir = property(lambda self: self.run_dir / "conf")
-    spark_conf_dir = property(lambda self: self.run_dir / "spark-conf")
-    log_dir = property(lambda self: self.run_dir / "logs")
-    staging_dir = property(lambda self: self.run_dir / "staging")
-    spark_jars_dir = property(lambda self: self.local_dir / "spark-jars")
-    pid_file = property(lambda self: self.run_dir / "livy-server.pid")
-    server_log = property(lambda self: self.log_dir / livyconf.SERVER_LOG_NAME)  # log4j, rolling
-    jvm_out = property(lambda self: self.log_dir / "livy-server.stdout")  # what bypasses log4j
-    state_file = property(lambda self: self.run_dir / "livy-server.json")
-    url = property(lambda self: f"http://{self.host}:{self.port}")
-
-    def spark_home(self) -> str:
-        try:
-            out = subprocess.run(
-                [self.python, "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"],
-                check=True, capture_output=True, text=True,
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError) as exc:
-            raise StackError(
-                f"pyspark is not importable with {self.python} ({exc}); run `make venv` first"
-            ) from None
-        return out
-
-    def server_env(self) -> dict[str, str]:
-        return {
-            "LIVY_HOME": str(self.livy_home),
-            "LIVY_CONF_DIR": str(self.conf_dir),
-            "LIVY_LOG_DIR": str(self.log_dir),
-            "SPARK_HOME": self.spark_home(),
-            "SPARK_CONF_DIR": str(self.spark_conf_dir),
-            "PYSPARK_PYTHON": self.python,
-            "PYSPARK_DRIVER_PYTHON": self.python,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "LAKEHOUSE_DIR": str(self.lakehouse_dir),
-            "LIVY_URL": self.url,
-            "LIVY_STAGING_DIR": str(self.staging_dir),
-            # Batch drivers' print() lines and Pipes messages reach Livy's log as they happen.
-            "PYTHONUNBUFFERED": "1",
-        }
-
-
 # ---------------------------------------------------------------- process control
 
-def java_major() -> int:
-    java = shutil.which("java") if not os.environ.get("JAVA_HOME") else os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+def java_binary() -> str:
+    """The one `java` of the stack: $JAVA_HOME/bin/java if JAVA_HOME is set, else `java` on PATH;
+    refused below Java 17. The server is started with this very path and JAVA_HOME pointing at
+    its home, so Livy's spark-submits and the History Server run the same Java."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
     if not java or not os.path.exists(java):
-        raise StackError("Java is not installed (need Java 17: e.g. apt-get install openjdk-17-jdk-headless)")
+        where = f"JAVA_HOME={home} has no bin/java" if home else "no `java` on PATH"
+        raise StackError(f"Java is not installed ({where}; need Java 17: e.g. apt-get install openjdk-17-jdk-headless)")
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if not m:
-        raise StackError(f"cannot read the Java version from: {out.strip()}")
+        raise StackError(f"cannot read the Java version of {java} from: {out.strip()}")
     major = int(m.group(1)) if m.group(1) != "1" else int(m.group(2))
     if major < 17:
         raise StackError(f"Java {major} found at {java}; Livy here is launched with Java 17 module flags, install Java 17+")
-    return major
+    return java
+
+
+def java_home(java: str) -> str:
+    """The JAVA_HOME of a java binary (symlinks resolved: /usr/bin/java -> /usr/lib/jvm/...)."""
+    return str(Path(os.path.realpath(java)).parent.parent)
 
 
 def read_pid(layout: Layout) -> int | None:
@@ -168,13 +111,8 @@ def fetch_version(url: str, timeout: float = 2.0) -> dict | None:
 
 
 port_in_use = stackproc.port_in_use
-
-
-def log_tail(path: Path, n: int = 50) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return f"(no log at {path})"
+free_port = stackproc.free_port
+log_tail = stackproc.log_tail
 
 
 # ---------------------------------------------------------------- whose server is it?
@@ -233,15 +171,6 @@ def foreign_owner(layout: Layout) -> str | None:
             f"stop that process or pick another port, e.g. LIVY_PORT={free_port(layout.host)}")
 
 
-def free_port(host: str) -> int | str:
-    try:
-        with socket.socket() as s:
-            s.bind((host, 0))
-            return s.getsockname()[1]
-    except OSError:
-        return "<a free port>"
-
-
 def stop_leftovers(layout: Layout, why: str) -> list[int]:
     """Stop every process a livyctl server of this run dir started that still runs; say which."""
     procs = stackproc.marked_processes(layout.run_dir)
@@ -268,17 +197,19 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
         layout.pid_file.write_text(f"{pid}\n")
         print(f"Livy already running (pid {pid}) at {layout.url}")
         return
-    java_major()
+    java = java_binary()
     # A server of this run dir that died (kill -9, OOM) leaves its spark-submits running: they
     # would commit to the lakehouse beside the batches the new server resubmits.
     stop_leftovers(layout, "left running by an earlier Livy of this checkout")
     cmd_jars(layout)
     cmd_conf(layout)
     # LIVYCTL_RUN_DIR marks the server and every driver it launches (stackproc.marked_processes).
-    env = {**os.environ, **layout.server_env(), stackproc.MARKER: str(layout.run_dir)}
+    env = {**os.environ, **layout.server_env(), "JAVA_HOME": java_home(java),
+           stackproc.MARKER: str(layout.run_dir)}
+    env.pop(historyserver.MARKER, None)
     home = layout.livy_home
     classpath = f"{home / 'jars'}/*:{layout.conf_dir}"
-    cmd = ["java", *JAVA17_FLAGS, *os.environ.get("LIVY_SERVER_JAVA_OPTS", "").split(),
+    cmd = [java, *JAVA17_FLAGS, *os.environ.get("LIVY_SERVER_JAVA_OPTS", "").split(),
            "-cp", classpath, MAIN_CLASS]
     layout.log_dir.mkdir(parents=True, exist_ok=True)
     # log4j writes the (size-bounded, rolling) server log; the JVM's own stdout/stderr receive
@@ -309,36 +240,6 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
                      f"Last lines of {layout.server_log}:\n{log_tail(layout.server_log)}")
 
 
-def running_setup(layout: Layout) -> dict | None:
-    """The Spark master and catalog URI the running server's rendered config says."""
-    try:
-        livy_conf = (layout.conf_dir / "livy.conf").read_text()
-        spark_conf = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
-    except OSError:
-        return None
-    master = re.search(r"^livy\.spark\.master\s*=\s*(\S+)", livy_conf, re.M)
-    uri = re.search(r"^spark\.sql\.catalog\.lakehouse\.uri\s+(\S+)", spark_conf, re.M)
-    return {"master": master.group(1), "catalog": uri.group(1)} if master and uri else None
-
-
-def wanted_setup(layout: Layout) -> dict:
-    """The Spark master and catalog URI this environment asks for (what `up` would render)."""
-    return {"master": layout.master, "catalog": livyconf.catalog_values(layout)["LAKEHOUSE_CATALOG_JDBC_URI"]}
-
-
-def setup_mismatch(running: dict | None, wanted: dict, pid: int | None) -> str | None:
-    """None if the running server is set up as wanted (or its setup is unknown); else both setups
-    and what to do: a demo against the local-mode (SQLite) server while it reads PostgreSQL, or the
-    reverse, would read another catalog than the batches write."""
-    if not running or running == wanted:
-        return None
-    def say(setup: dict) -> str:
-        return f"Spark master {setup['master']}, catalog {setup['catalog']}"
-    return (f"this checkout's Livy{f' (pid {pid})' if pid else ''} runs with {say(running)};\n"
-            f"  this environment asks for {say(wanted)} (CLUSTER=1 or not?).\n"
-            f"  `make down` first, then start it again as wanted (`make up` or `make up CLUSTER=1`)")
-
-
 def cmd_down(layout: Layout, wait_s: float = 30.0) -> None:
     pid = read_pid(layout)
     if pid and not is_ours(layout, stackproc.read_proc(pid)):
@@ -359,6 +260,8 @@ def cmd_down(layout: Layout, wait_s: float = 30.0) -> None:
     layout.pid_file.unlink(missing_ok=True)
     if not pid and not left:
         print("Livy is not running")
+    # The History Server of this run dir too: `down` leaves nothing of the stack running.
+    historyserver.down(layout)
 
 
 def cmd_status(layout: Layout) -> int:
@@ -402,9 +305,22 @@ def cmd_env(layout: Layout, as_json: bool) -> None:
             print(f"export {k}={json.dumps(v)}")
 
 
+def cmd_history(layout: Layout, action: str, wait_s: float = 90.0) -> int:
+    """The Spark History Server of this run dir (livy/historyserver.py)."""
+    if action == "up":
+        historyserver.up(layout, java_home(java_binary()), wait_s)
+    elif action == "down":
+        if not historyserver.down(layout):
+            print("Spark History Server is not running")
+    else:
+        return historyserver.status(layout)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["jars", "conf", "up", "down", "status", "check", "env"])
+    parser.add_argument("command", choices=["jars", "conf", "up", "down", "status", "check", "env", "history"])
+    parser.add_argument("action", nargs="?", choices=["up", "down", "status"], help="history: what to do")
     parser.add_argument("--json", action="store_true", help="env: print JSON")
     parser.add_argument("--wait", type=float, default=90.0, help="up/down: seconds to wait")
     args = parser.parse_args(argv)
@@ -423,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_check(layout)
     elif args.command == "env":
         cmd_env(layout, args.json)
+    elif args.command == "history":
+        return cmd_history(layout, args.action or "status", args.wait)
     return 0
 
 

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from livyconf import LIVY_DIR, StackError
+from livyconf import LIVY_DIR, Layout, StackError
 
 
 def scala_versions(jar_names: list[str]) -> set[str]:

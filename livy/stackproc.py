@@ -151,8 +151,9 @@ def listener_pid(port: int) -> int | None:
     return None
 
 
-def marked_processes(run_dir: Path, exclude: set[int] = frozenset()) -> list[ProcInfo]:
-    """Every live process started by a livyctl server of `run_dir` (the server and its drivers)."""
+def marked_processes(run_dir: Path, exclude: set[int] = frozenset(), marker: str = MARKER) -> list[ProcInfo]:
+    """Every live process started by a livyctl server of `run_dir` (the server and its drivers);
+    with another `marker`, the processes livyctl marked with it (the Spark History Server)."""
     want = str(run_dir)
     skip = set(exclude) | {os.getpid()}
     found = []
@@ -160,7 +161,7 @@ def marked_processes(run_dir: Path, exclude: set[int] = frozenset()) -> list[Pro
         if not entry.name.isdigit() or int(entry.name) in skip:
             continue
         info = read_proc(int(entry.name))
-        if info and info.environ.get(MARKER) == want and alive(info.pid):
+        if info and info.environ.get(marker) == want and alive(info.pid):
             found.append(info)
     return sorted(found, key=lambda p: p.pid)
 
@@ -183,3 +184,19 @@ def stop_processes(procs: list[ProcInfo], grace_s: float = 5.0) -> list[ProcInfo
             except ProcessLookupError:
                 pass
     return running
+
+
+def free_port(host: str) -> int | str:
+    try:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            return s.getsockname()[1]
+    except OSError:
+        return "<a free port>"
+
+
+def log_tail(path: Path, n: int = 50) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return f"(no log at {path})"

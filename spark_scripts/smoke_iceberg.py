@@ -1,6 +1,7 @@
 """Smoke batch: write a tiny Iceberg table in the `lakehouse` catalog and print its row count.
 
-Used by `make demo`'s stack check and the stack tests; runs under Livy or plain spark-submit.
+Used by the stack test (tests/integration/test_stack.py: Livy + Spark + Iceberg end to end);
+runs under Livy or plain spark-submit.
     smoke_iceberg.py [--table NAMESPACE.TABLE] [--rows N]
 """
 

@@ -8,16 +8,16 @@ Set LIVY_TEST_URL to run the integration tests against an already running server
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# The harness, catalog, silver and metadata helpers' one home (shared with the demo and bench).
+from dagster_livy.lakehouse.testing import LocalLivy, free_port, open_catalog  # noqa: F401  (re-exported)
 
 REPO = Path(__file__).resolve().parent.parent
 LIVYCTL = REPO / "livy" / "livyctl.py"
@@ -64,15 +64,8 @@ class LivyStack:
         return target.as_uri()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_livyctl(extra_env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, **extra_env, "PYTHON": sys.executable}
-    proc = subprocess.run([sys.executable, str(LIVYCTL), *args], env=env, capture_output=True, text=True)
+    proc = LocalLivy(LIVYCTL, dict(extra_env)).run(*args, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"livyctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -84,19 +77,11 @@ def livy_stack(tmp_path_factory) -> LivyStack:
     if remote:
         yield LivyStack(url=remote.rstrip("/"), env=dict(os.environ), run_dir=None, started_here=False)
         return
-    base = tmp_path_factory.mktemp("stack")
-    ctl_env = {
-        "LIVY_RUN_DIR": str(base / "livy-run"),
-        "LAKEHOUSE_DIR": str(base / "lakehouse"),
-        "LIVY_PORT": str(free_port()),
-    }
-    run_livyctl(ctl_env, "up", "--wait", "120")
-    env = {**json.loads(run_livyctl(ctl_env, "env", "--json").stdout), **ctl_env}
-    stack = LivyStack(url=env["LIVY_URL"], env=env, run_dir=Path(ctl_env["LIVY_RUN_DIR"]), started_here=True)
+    local = LocalLivy.start(LIVYCTL, tmp_path_factory.mktemp("stack"))
     try:
-        yield stack
+        yield LivyStack(url=local.url, env=local.env, run_dir=local.run_dir, started_here=True)
     finally:
-        run_livyctl(ctl_env, "down", check=False)
+        local.stop()
 
 
 # -- kernel batches (the kernel and notebook tests) ------------------------------------------
@@ -122,12 +107,8 @@ def point_lakehouse_at(stack: LivyStack, mp: pytest.MonkeyPatch) -> None:
 
 
 def lakehouse_catalog(stack: LivyStack):
-    """pyiceberg's view of the test stack's SQLite catalog (the name must be Spark's: `lakehouse`)."""
-    from pyiceberg.catalog.sql import SqlCatalog
-
-    from dagster_livy.env import catalog_properties
-
-    return SqlCatalog("lakehouse", **catalog_properties(str(stack.lakehouse_dir), {}))
+    """pyiceberg's view of the test stack's SQLite catalog."""
+    return open_catalog(stack.lakehouse_dir, env={})
 
 
 def unique_name(prefix: str) -> str:
@@ -139,16 +120,9 @@ def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_da
                     dirty_share: float, label: str):
     """Deterministic silver for start..end, written by generate_silver.py as a real Livy batch
     (with the lakehouse settings already pointed at `stack`); returns the BatchResult."""
-    from dagster_livy import BatchRunner, LivyClient
-    from dagster_livy.bodies import build_batch_body
-    from dagster_livy.lakehouse.packaging import package_zip
+    from dagster_livy.lakehouse import testing
     from dagster_livy.lakehouse.settings import LakehouseSettings
 
-    settings = LakehouseSettings.from_env()
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=unique_name(f"{label}-silver"),
-        args=["--start", start, "--end", end, "--page-views-per-day", str(page_views_per_day),
-              "--seed", str(seed), "--dirty-share", str(dirty_share)],
-        py_files=[package_zip(settings.staging_dir).as_uri()])
-    with LivyClient(stack.url) as client:
-        return BatchRunner(client).run(body)
+    return testing.generate_silver(stack.url, LakehouseSettings.from_env(), start=start, end=end,
+                                   page_views_per_day=page_views_per_day, seed=seed,
+                                   dirty_share=dirty_share, name=unique_name(f"{label}-silver"))

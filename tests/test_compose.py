@@ -464,7 +464,7 @@ def fake_image(tmp_path: Path) -> dict[str, str]:
     (app / "livy").mkdir(parents=True)
     (app / "docker").mkdir()
     (app / "dagster_livy").mkdir()
-    for src in ("livy/livyctl.py", "livy/livyconf.py", "livy/livyjars.py", "livy/stackproc.py", "livy/clusterctl.py", "livy/clusterpg.py",
+    for src in ("livy/livyctl.py", "livy/livyconf.py", "livy/livyjars.py", "livy/historyserver.py", "livy/stackproc.py", "livy/clusterctl.py", "livy/clusterpg.py",
                 "livy/docker-entrypoint.sh", "docker/spark-defaults.conf", "dagster_livy/env.py"):
         shutil.copy(REPO / src, app / src)
     shutil.copytree(REPO / "livy" / "conf", app / "livy" / "conf")

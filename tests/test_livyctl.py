@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 
 import pytest
@@ -69,6 +70,10 @@ def test_rendered_conf_binds_loopback_and_whitelists_only_scripts_and_staging(tm
     spark = (layout.spark_conf_dir / "spark-defaults.conf").read_text()
     assert f"jdbc:sqlite:{tmp_path / 'lh'}/catalog.db" in spark
     assert "iceberg-spark-runtime-3.5_2.12" in spark
+    # Every driver keeps its Spark UI as an event log, in the dir the History Server reads.
+    assert "spark.eventLog.enabled                       true" in spark
+    assert f"spark.eventLog.dir                           file://{tmp_path / 'run' / 'spark-events'}" in spark
+    assert (tmp_path / "run" / "spark-events").is_dir()  # Spark refuses to start without it
 
 
 def test_check_and_status_refuse_this_checkouts_server_when_it_runs_another_setup(tmp_path, monkeypatch):
@@ -111,3 +116,43 @@ def test_password_files_are_private_from_creation(tmp_path):
     new = tmp_path / ".initpw"
     stackproc.write_private(new, "pw\n")
     assert new.stat().st_mode & 0o777 == 0o600
+
+
+def fake_java(home, version: str):
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2024-01-16' >&2\n")
+    java.chmod(0o755)
+    return java
+
+
+def test_one_java_checked_and_used_java_home_first(tmp_path, monkeypatch):
+    # PATH offers Java 11, JAVA_HOME a Java 17: the one checked is the one started (issue 11).
+    path_java = fake_java(tmp_path / "old", "11.0.22")
+    home_java = fake_java(tmp_path / "jdk17", "17.0.10")
+    monkeypatch.setenv("PATH", f"{path_java.parent}:/usr/bin:/bin")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk17"))
+    assert livyctl.java_binary() == str(home_java)
+    assert livyctl.java_home(str(home_java)) == str(tmp_path / "jdk17")
+    monkeypatch.delenv("JAVA_HOME")
+    with pytest.raises(SystemExit, match=f"Java 11 found at {path_java}"):
+        livyctl.java_binary()
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(SystemExit, match="JAVA_HOME=.*nowhere has no bin/java"):
+        livyctl.java_binary()
+
+
+def test_history_up_refuses_a_port_someone_else_holds(tmp_path):
+    import socket
+
+    from tests.conftest import run_livyctl
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        proc = run_livyctl({"LIVY_RUN_DIR": str(tmp_path / "run"), "SPARK_HISTORY_PORT": str(port)},
+                           "history", "up", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"port {port} on 127.0.0.1 (SPARK_HISTORY_PORT) is already in use by pid {os.getpid()}" in proc.stderr
+    assert not (tmp_path / "run" / "history").exists(), "nothing may be started or rendered"

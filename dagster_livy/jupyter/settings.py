@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlparse
 
-from dagster_livy.env import livy_url, seconds, staging_dir
+from dagster_livy.env import DEFAULT_PORT, livy_url, seconds, staging_dir
 from dagster_livy.errors import LivyConfigError
 from dagster_livy.jupyter.launcher import source_address
 
@@ -166,7 +166,7 @@ class KernelSettings:
         if loopback:
             return "127.0.0.1", "127.0.0.1"
         try:
-            own = source_address(host, url.port or 8998)
+            own = source_address(host, url.port or DEFAULT_PORT)
         except OSError as exc:
             raise LivyConfigError(f"no route from this host to the Livy host {host!r} ({exc}); "
                                   "set LIVY_KERNEL_RESPONSE_HOST") from exc

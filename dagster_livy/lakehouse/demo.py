@@ -20,14 +20,15 @@ from decimal import Decimal
 
 import dagster as dg
 
-from dagster_livy import BatchRunner, LivyClient
-from dagster_livy.bodies import build_batch_body
-from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.env import livy_url
-from dagster_livy.lakehouse.settings import REPO, LakehouseSettings, build_resources
+from dagster_livy.lakehouse import testing
+from dagster_livy.lakehouse.settings import PROJECT_DIR, LakehouseSettings, build_resources
+from dagster_livy.lakehouse.silver import report_silver
 from lakehouse_jobs.tables import GOLD_TABLES
 
-LIVYCTL = [sys.executable, str(REPO / "livy" / "livyctl.py")]
+# The local stack is the checkout's (`make demo`); from an installed wheel, set LIVY_URL.
+LIVYCTL = [sys.executable, str(PROJECT_DIR / "livy" / "livyctl.py")]
+DEFINITIONS_MODULE = "dagster_livy.lakehouse.definitions"
 
 
 def say(msg: str) -> None:
@@ -41,33 +42,76 @@ def local_livy_state() -> int:
 
 
 def generate_silver(url: str, settings: LakehouseSettings, start: dt.date, end: dt.date, args) -> None:
-    body = build_batch_body(
-        settings.script("generate_silver.py"), name=f"demo-silver-{time.strftime('%Y%m%dT%H%M%S')}",
-        args=["--start", start.isoformat(), "--end", end.isoformat(),
-              "--page-views-per-day", str(args.page_views_per_day), "--seed", str(args.seed),
-              "--dirty-share", str(args.dirty_share)],
-        py_files=[package_zip(settings.staging_dir).as_uri()],
-    )
-    with LivyClient(url) as client:
-        result = BatchRunner(client, on_event=say, on_lines=lambda ls: [
-            say(line) for line in ls if line.startswith("SILVER ")]).run(body)
+    result = testing.generate_silver(
+        url, settings, start=start, end=end, page_views_per_day=args.page_views_per_day, seed=args.seed,
+        dirty_share=args.dirty_share, name=f"demo-silver-{time.strftime('%Y%m%dT%H%M%S')}",
+        on_event=say, on_lines=lambda ls: [say(line) for line in ls if line.startswith("SILVER ")])
     say(f"silver ready in {result.duration_s:.0f}s")
 
 
-def run_job(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, start: str, end: str):
-    job = defs.resolve_job_def(name)
-    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-    return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+def code_location_name() -> str:
+    """The name `dagster dev` gives this code location (pyproject's [tool.dagster])."""
+    import tomllib
+
+    try:
+        with open(PROJECT_DIR / "pyproject.toml", "rb") as f:
+            return tomllib.load(f)["tool"]["dagster"]["code_location_name"]
+    except (OSError, KeyError):
+        return "lakehouse"
+
+
+def run_job(name: str, instance: dg.DagsterInstance, start: str, end: str) -> "DemoRun":
+    """Run a job of the code location as the UI's Launch button would, and wait for it.
+
+    `execute_in_process` leaves a run without a code-location origin, so the UI's job pages and
+    the timeline (which filter on the run's repository, `.dagster/repository`) never show it. Here
+    the run is created from the code location's view of the job (like `dagster job launch`), with
+    both origins set, and executed in this process with the job's own executor.
+    """
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+    from dagster._core.execution.api import execute_run
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.definitions.selector import JobSubsetSelector
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE,
+                             working_directory=os.getcwd()),
+        location_name=code_location_name())
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end,
+            "demo": "make demo"}
+    with origin.create_location(instance) as location:
+        repo = next(iter(location.get_repositories().values()))
+        remote_job = location.get_job(JobSubsetSelector(
+            location_name=location.name, repository_name=repo.name, job_name=name, op_selection=None))
+        plan = location.get_execution_plan(remote_job, {}, step_keys_to_execute=None, known_state=None,
+                                           instance=instance)
+        run = instance.create_run(
+            job_name=name, run_id=None, run_config={}, resolved_op_selection=None, step_keys_to_execute=None,
+            op_selection=None, status=None, root_run_id=None, parent_run_id=None,
+            tags={**remote_job.tags, **tags}, job_snapshot=remote_job.job_snapshot,
+            execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot,
+            remote_job_origin=remote_job.get_remote_origin(), job_code_origin=remote_job.get_python_origin(),
+            asset_selection=None, asset_check_selection=None, asset_graph=repo.asset_graph)
+        execute_run(recon_job_from_origin(run.job_code_origin), run, instance)
+    return DemoRun(instance, run.run_id)
+
+
+class DemoRun:
+    """A finished run read back from the instance: its status and its Dagster events."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str):
+        self.run_id = run_id
+        self.success = instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        self.all_events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event]
 
 
 def summarize(result, settings: LakehouseSettings, dates: list[str]) -> tuple[list[list[str]], bool]:
     """Rows per (table, date) read back from Iceberg, with the run's checks and batches."""
-    md, checks = {}, defaultdict(lambda: [0, 0])
+    md, checks = testing.materializations(result.all_events), defaultdict(lambda: [0, 0])
     for e in result.all_events:
-        if e.event_type_value == "ASSET_MATERIALIZATION":
-            m = e.event_specific_data.materialization
-            md[".".join(m.asset_key.path)] = {k: v.value for k, v in m.metadata.items()}
-        elif e.event_type_value == "ASSET_CHECK_EVALUATION":
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
             d = e.event_specific_data
             counts = checks[".".join(d.asset_key.path)]
             counts[0] += int(d.passed)
@@ -102,12 +146,10 @@ def cluster_summary(result, master_ui: str) -> str:
             return json.load(resp)
 
     apps, master = set(), "?"
-    for e in result.all_events:
-        if e.event_type_value == "ASSET_MATERIALIZATION":
-            md = {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
-            if md.get("spark_application_id"):
-                apps.add(md["spark_application_id"])
-                master = md.get("spark_master", master)
+    for _, md in testing.materialization_metadata(result.all_events):
+        if md.get("spark_application_id"):
+            apps.add(md["spark_application_id"])
+            master = md.get("spark_master", master)
     try:
         workers = get(master_ui.rstrip("/") + "/json/")["workers"]
         executors = {}
@@ -147,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     if url == livy_url({k: v for k, v in os.environ.items() if k != "LIVY_URL"}):
         # The local stack: use a server only if it is this checkout's (never write into another
         # checkout's lakehouse), else start one.
+        if not os.path.exists(LIVYCTL[1]):
+            say(f"FAILED: no {LIVYCTL[1]}: the local Livy is started from a checkout (`make demo`); "
+                "with an installed package, set LIVY_URL to a running Livy")
+            return 2
         state = local_livy_state()
         if state not in (0, 3):
             say("FAILED: the Livy on this port is not this checkout's (see above)")
@@ -164,18 +210,19 @@ def main(argv: list[str] | None = None) -> int:
         say(f"generating silver for {start}..{end} ({args.page_views_per_day:,} page views/day)")
         generate_silver(url, settings, start, end, args)
 
-        from dagster_livy.lakehouse.definitions import defs
-
         instance = dg.DagsterInstance.get()
+        observed = report_silver(instance, settings.catalog())
+        say(f"silver reported to Dagster: {len(observed)} partition observation(s) "
+            f"({sum(p.rows for p in observed if p.date in dates):,} rows in {start}..{end})")
         say(f"materializing gold for {start}..{end} through Dagster (DAGSTER_HOME={instance.root_directory})")
-        result = run_job(defs, "silver_to_gold_processing", instance, dates[0], dates[-1])
+        result = run_job("silver_to_gold_processing", instance, dates[0], dates[-1])
         if not result.success:
             for e in result.all_events:
                 if e.event_type_value == "STEP_FAILURE":
                     print(e.step_failure_data.error.message, file=sys.stderr)
             say("FAILED: silver_to_gold_processing")
             return 1
-        fresh = run_job(defs, "gold_freshness_checks", instance, dates[-1], dates[-1])
+        fresh = run_job("gold_freshness_checks", instance, dates[-1], dates[-1])
         fresh_passed = sum(1 for e in fresh.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
                            and e.event_specific_data.passed)
         rows, consistent = summarize(result, settings, dates)

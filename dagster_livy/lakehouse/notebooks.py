@@ -17,11 +17,10 @@ import dagster as dg
 from dagster_livy.env import seconds
 from dagster_livy.lakehouse.assets import DAILY, LIVY_POOL, PREVIOUS_DAY_TOO, table_key
 from dagster_livy.lakehouse.jobs import daily_schedule
-from dagster_livy.lakehouse.settings import REPO
+from dagster_livy.lakehouse.settings import NOTEBOOKS_DIR
 from dagster_livy.notebooks import notebook_asset
 from lakehouse_jobs import tables as c  # not contract: the code location never imports pyspark
 
-NOTEBOOKS_DIR = REPO / "notebooks"
 REPORT_KEY = dg.AssetKey(["reports", "daily_business_report"])
 PROTOTYPE_GROUP = "notebook_prototypes"
 

@@ -1,7 +1,8 @@
-"""Ship the shared transformation package (spark_scripts/lakehouse_jobs) to Livy as pyFiles.
+"""Ship the shared transformation package (lakehouse_jobs) to Livy as pyFiles.
 
 The zip builder lives in the Dagster-free `dagster_livy.packaging` (the Jupyter kernel ships the
-same package); this keeps the lakehouse's default package.
+same package); this keeps the lakehouse's default package: `lakehouse_jobs` where Python imports
+it from (spark_scripts/lakehouse_jobs in a checkout, site-packages in a wheel install).
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dagster_livy import packaging
-from dagster_livy.lakehouse.settings import REPO
 
-PACKAGE_DIR = REPO / "spark_scripts" / "lakehouse_jobs"
+PACKAGE_DIR = packaging.package_dir("lakehouse_jobs")
 
 
 def package_zip(staging_dir: Path, package_dir: Path = PACKAGE_DIR) -> Path:

@@ -1,7 +1,8 @@
 """Where things are and which resources to use: decided here, from the environment, once.
 
-Local defaults follow the repository's layout contract (README): Livy at dagster_livy.env's URL, the
-scripts in spark_scripts/, the staging dir .livy/staging, the lakehouse in .lakehouse/.
+Defaults: Livy at dagster_livy.env's URL, its staging dir and the lakehouse as dagster_livy.env
+says (./.livy/staging, ./.lakehouse), the Spark scripts and notebooks where this package finds
+them (PROJECT_DIR), daily partitions from LAKEHOUSE_START_DATE (2025-01-01).
 """
 
 from __future__ import annotations
@@ -12,12 +13,30 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_livy.env import catalog_properties, livy_url, staging_dir
+from dagster_livy.env import lakehouse_dir, livy_url, staging_dir
 from dagster_livy.lakehouse.clock import LakehouseClock
+from dagster_livy.packaging import package_dir
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import LivyResource
 
-REPO = Path(__file__).resolve().parents[2]
+DEFAULT_START_DATE = "2025-01-01"  # LAKEHOUSE_START_DATE: the first daily partition
+
+
+def _project_dir() -> Path:
+    """Where spark_scripts/ and notebooks/ are. A wheel ships them inside this package
+    (pyproject's package-dir maps them to dagster_livy/lakehouse/project/); from a checkout
+    (`pip install -e`, PYTHONPATH) they are the repository's, beside the lakehouse_jobs package
+    the scripts import (spark_scripts/lakehouse_jobs)."""
+    shipped = Path(__file__).resolve().parent / "project"
+    if (shipped / "spark_scripts").is_dir():
+        return shipped
+    return package_dir("lakehouse_jobs").parent.parent
+
+
+PROJECT_DIR = _project_dir()
+SCRIPTS_DIR = PROJECT_DIR / "spark_scripts"
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+REPO = PROJECT_DIR  # the old name (REPO / "spark_scripts" is SCRIPTS_DIR in both layouts)
 
 
 @dataclass(frozen=True)
@@ -31,10 +50,10 @@ class LakehouseSettings:
     def from_env(cls, env: os._Environ | dict | None = None) -> "LakehouseSettings":
         env = os.environ if env is None else env
         return cls(
-            scripts_uri=env.get("LIVY_SCRIPTS_URI", (REPO / "spark_scripts").as_uri()).rstrip("/"),
+            scripts_uri=(env.get("LIVY_SCRIPTS_URI") or SCRIPTS_DIR.as_uri()).rstrip("/"),
             staging_dir=staging_dir(env),
-            lakehouse_dir=Path(env.get("LAKEHOUSE_DIR", REPO / ".lakehouse")),
-            start_date=env.get("LAKEHOUSE_START_DATE", "2025-01-01"),
+            lakehouse_dir=lakehouse_dir(env),
+            start_date=env.get("LAKEHOUSE_START_DATE") or DEFAULT_START_DATE,
         )
 
     def script(self, name: str) -> str:
@@ -43,15 +62,16 @@ class LakehouseSettings:
     def catalog(self, env: os._Environ | dict | None = None):
         """pyiceberg's view of the `lakehouse` catalog the Spark jobs write: SQLite in
         lakehouse_dir, or PostgreSQL with ICEBERG_DB_HOST set (dagster_livy.env.catalog_properties)."""
-        from pyiceberg.catalog import load_catalog
+        from dagster_livy.lakehouse.testing import CATALOG_NAME, open_catalog
 
         env = os.environ if env is None else env
         # The compose stack configures pyiceberg itself (PYICEBERG_CATALOG__LAKEHOUSE__*: S3
-        # warehouse on MinIO); load_catalog reads that. The name must be Spark's: the JDBC catalog
-        # keys its rows by catalog_name.
+        # warehouse on MinIO); load_catalog reads that.
         if env.get("PYICEBERG_CATALOG__LAKEHOUSE__URI"):
-            return load_catalog("lakehouse")
-        return load_catalog("lakehouse", type="sql", **catalog_properties(str(self.lakehouse_dir), env))
+            from pyiceberg.catalog import load_catalog
+
+            return load_catalog(CATALOG_NAME)
+        return open_catalog(self.lakehouse_dir, env=env)
 
 
 def build_resources(env: os._Environ | dict | None = None) -> dict:

@@ -20,6 +20,7 @@ from .args import (  # noqa: F401  (re-exported: tests, notebooks)
     PIPES_ARGS, add_tables_argument, build_parser, parse_args, parse_date, resolve_dates,
 )
 from .pipeline import JobResult, run_gold_job  # noqa: F401  (re-exported: scripts and notebooks)
+from .progress import report_progress
 from .reporting import materialization_metadata, spark_app_metadata, summary_line  # noqa: F401
 
 
@@ -38,12 +39,13 @@ def _gold(tables: list[str], args, spark: SparkSession | None) -> list[JobResult
             spark = SparkSession.builder.getOrCreate()  # name/conf come from spark-submit (Livy)
         results = []
         try:
-            app = spark_app_metadata(spark)
             # Every gold run (one table or several) passes here: the one place for driver-side
             # progress reporting around the Spark work.
-            for result in runner.iter_gold_tables(spark, tables, start, end, args.catalog):
-                reporting.report_gold(pipes, result, app)
-                results.append(result)
+            with report_progress(spark, pipes):  # Spark job/stage progress in the Dagster log
+                app = spark_app_metadata(spark)
+                for result in runner.iter_gold_tables(spark, tables, start, end, args.catalog):
+                    reporting.report_gold(pipes, result, app)
+                    results.append(result)
         finally:
             if own:
                 spark.stop()

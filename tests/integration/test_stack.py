@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from pyiceberg.catalog.sql import SqlCatalog
-
-from tests.conftest import REPO, free_port, run_livyctl, unique_name
+from tests.conftest import REPO, free_port, lakehouse_catalog, run_livyctl, unique_name
 
 pytestmark = pytest.mark.integration
 HEADERS = {"X-Requested-By": "tests", "Content-Type": "application/json"}
@@ -57,9 +55,7 @@ def test_batch_writes_iceberg_table_that_pyiceberg_reads(livy_stack):
         assert "SMOKE_ROWS smoke.stack_numbers 17" in log["log"]
     finally:
         requests.delete(f"{livy_stack.url}/batches/{name}", headers=HEADERS, timeout=10)
-    lakehouse = livy_stack.lakehouse_dir
-    catalog = SqlCatalog("lakehouse", uri=f"sqlite:///{lakehouse}/catalog.db",
-                         warehouse=f"file://{lakehouse}/warehouse")
+    catalog = lakehouse_catalog(livy_stack)
     table = catalog.load_table("smoke.stack_numbers").scan().to_arrow()
     assert sorted(table.column("square").to_pylist()) == sorted(i * i for i in range(17))
 

@@ -49,7 +49,7 @@ def processes_with(marker: str) -> list[str]:
 
 def staged_sleeper(livy_stack, tmp_path: Path, tag: str) -> tuple[str, str]:
     """sleeper.py staged under a unique file name: the name finds its spark-submit in `ps`."""
-    marker = f"sleeper_{tag}_{time.time_ns() % 10**12}"
+    marker = unique_name(f"sleeper_{tag}").replace("-", "_")
     copy = tmp_path / f"{marker}.py"
     copy.write_bytes((SCRIPTS / "sleeper.py").read_bytes())
     return livy_stack.stage(copy), marker
@@ -90,7 +90,7 @@ def test_terminated_dagster_run_deletes_its_batch_and_spark_submit(livy_stack, t
             log_file.close()
             output = log_path.read_text()
     print(f"\nafter SIGTERM: batch deleted in {deleted_s:.2f} s, no spark-submit left after {gone_s:.2f} s "
-          "(promise: within 1 s; measured in bench too)")
+          "(speed measured in bench/, section 2c)")
     assert f"Deleted Livy batch {batch.name}" in output, output[-3000:]
     runs = dg.DagsterInstance.from_config(str(home)).get_runs()
     assert len(runs) == 1 and runs[0].status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)

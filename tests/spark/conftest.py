@@ -4,18 +4,33 @@ dir, never /work/main/.lakehouse), generated silver shared by the session, scrat
 import itertools
 import os
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from dagster_livy.lakehouse.testing import open_catalog
 
 os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # before pyspark starts a JVM: loopback only
 
 REPO = Path(__file__).resolve().parents[2]
 SPARK_SCRIPTS = REPO / "spark_scripts"
-SPARK_JARS = REPO / ".livy" / "spark-jars"
+# Where `make jars` (livy/livyctl.py jars, run from the checkout) puts the Spark-side jars.
+SPARK_JARS = Path(os.environ.get("LIVY_LOCAL_DIR") or REPO / ".livy") / "spark-jars"
 # The template Livy renders (the jdbc.* lines have no placeholders): present on a fresh clone.
 SPARK_CONF_TEMPLATE = REPO / "livy" / "conf" / "spark-defaults.conf.template"
-JARS = [SPARK_JARS / "iceberg-spark-runtime-3.5_2.12-1.9.2.jar", SPARK_JARS / "sqlite-jdbc-3.46.1.3.jar"]
+
+
+def pom_version(prop: str) -> str:
+    """A version property of livy/pom.xml, the one list of the jars' versions."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    node = ET.parse(REPO / "livy" / "pom.xml").getroot().find(f"m:properties/m:{prop}", ns)
+    assert node is not None and node.text, f"livy/pom.xml has no <{prop}>"
+    return node.text.strip()
+
+
+JARS = [SPARK_JARS / f"iceberg-spark-runtime-3.5_2.12-{pom_version('iceberg.version')}.jar",
+        SPARK_JARS / f"sqlite-jdbc-{pom_version('sqlite-jdbc.version')}.jar"]
 sys.path.insert(0, str(SPARK_SCRIPTS))  # lakehouse_jobs, as spark-submit of a script there sees it
 
 CATALOG = "lakehouse"
@@ -49,10 +64,8 @@ def catalog_conf(name: str, directory: Path) -> dict[str, str]:
 
 
 def pyiceberg_catalog(name: str, directory: Path):
-    from pyiceberg.catalog.sql import SqlCatalog
-
     # The catalog name must match Spark's: the JDBC catalog keys its rows by catalog_name.
-    return SqlCatalog(name, uri=f"sqlite:///{directory}/catalog.db", warehouse=f"file://{directory}/warehouse")
+    return open_catalog(directory, name=name, env={})
 
 
 @pytest.fixture(scope="session")

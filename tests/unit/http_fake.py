@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 
@@ -54,6 +54,7 @@ class FakeLivy:
         self.requests: list[Received] = []
         self._script: dict[tuple[str, str], deque[Reply]] = defaultdict(deque)
         self._sticky: dict[tuple[str, str], Reply] = {}
+        self._dynamic: dict[tuple[str, str], Callable[[Received], Reply]] = {}
         self._lock = threading.Lock()
         fake = self
 
@@ -124,10 +125,20 @@ class FakeLivy:
                 self._script[(method, path)].append(reply)
         return self
 
+    def answer(self, method: str, path: str, respond: Callable[[Received], Reply]) -> FakeLivy:
+        """Answer ``method path`` with ``respond(request)`` once its script is used up: a server
+        whose state moves on (a simulated batch printing lines as a fake clock advances)."""
+        with self._lock:
+            self._dynamic[(method, path)] = respond
+        return self
+
     def _next(self, rec: Received) -> Reply:
         key = (rec.method, rec.route)
         with self._lock:
             self.requests.append(rec)
+            respond = self._dynamic.get(key) if not self._script[key] else None
+            if respond is not None:
+                return respond(rec)
             if self._script[key]:
                 return self._script[key].popleft()
             if key in self._sticky:

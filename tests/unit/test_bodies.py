@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from dagster_livy.bodies import build_batch_body, build_session_body, build_statement_body
+from dagster_livy.naming import MAX_NAME_LEN
 from dagster_livy.errors import LivyConfigError, LivyError
 
 ALL_BATCH_KWARGS = dict(
@@ -86,7 +87,7 @@ def test_args_keep_order_and_tuple_accepted() -> None:
         ({"conf": "spark.x=1"}, "conf"),
         ({"name": "12345"}, "name"),
         ({"name": "a/b"}, "name"),
-        ({"name": "x" * 256}, "name"),
+        ({"name": "x" * (MAX_NAME_LEN + 1)}, "name"),
         ({"name": "   "}, "name"),
         ({"proxy_user": ""}, "proxy_user"),
         ({"queue": ""}, "queue"),
@@ -108,7 +109,7 @@ def test_memory_sizes_accepted() -> None:
 
 
 def test_name_limits_accepted() -> None:
-    assert build_batch_body("/x.py", name="x" * 255)["name"] == "x" * 255
+    assert build_batch_body("/x.py", name="x" * MAX_NAME_LEN)["name"] == "x" * MAX_NAME_LEN
     assert build_batch_body("/x.py", name="run-42")["name"] == "run-42"
 
 

@@ -180,3 +180,58 @@ def test_empty_snapshot_does_not_cause_replay() -> None:
     assert tail.poll() == ["a"]
     assert tail.poll() == []
     assert tail.poll() == []
+
+
+# -- the batch window: GET /batches/{x} carries the last 10 entries of the assembled log -------
+
+def window(sim: LivyLogSim) -> list[str]:
+    """BatchSessionServlet.clientSessionView: lines.view(max(0, len - 10), ... + 10)."""
+    lines = sim.assembled()
+    return lines[max(0, len(lines) - 10):]
+
+
+def test_window_gives_new_lines_without_a_page() -> None:
+    sim = LivyLogSim(merged=True)
+    tail = LivyLogTail(sim.fetch)
+    sim.stdout("a", "b")
+    assert tail.from_window(window(sim)) == ["a", "b"]  # the whole log: exact
+    assert tail.from_window(window(sim)) == []
+    sim.stdout(*(f"l{i}" for i in range(12)))
+    assert tail.from_window(window(sim)) is None  # 12 new lines, the window shows 9: page
+    assert tail.poll() == [f"l{i}" for i in range(12)]
+    sim.stdout("m1", "m2", "m3")
+    assert tail.from_window(window(sim)) == ["m1", "m2", "m3"]  # overlap with the page's lines
+    assert tail.poll() == []  # the page agrees: nothing twice
+    assert sim.requests == [(0, -1), (0, -1)]
+
+
+def test_window_refuses_repeating_output_and_no_view_access() -> None:
+    sim = LivyLogSim(merged=True)
+    tail = LivyLogTail(sim.fetch)
+    sim.stdout(*(["tick"] * 12))
+    assert tail.poll() == ["tick"] * 12
+    sim.stdout("tick", "tick")
+    assert tail.from_window(window(sim)) is None  # which ticks are new? ambiguous: page
+    assert tail.poll() == ["tick", "tick"]
+    assert tail.from_window([]) is None  # no view access: Livy sends no lines
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_window_or_page_each_line_exactly_once(seed: int) -> None:
+    """The runner's way: the window when it suffices, else the page; no line lost or repeated."""
+    rng = random.Random(seed)
+    sim = LivyLogSim(size=200, merged=True)
+    tail = LivyLogTail(sim.fetch)
+    truth: list[str] = []
+    seen: list[str] = []
+    for step in range(80):
+        for _ in range(rng.choice([0, 0, 1, 2, 5, 8, 9, 15, 40])):
+            line = f"s{step}-{len(truth)}" if rng.random() < 0.8 else rng.choice(["", "WARN x", "tick"])
+            sim.stdout(line)
+            truth.append(line)
+        fresh = tail.from_window(window(sim))
+        seen.extend(tail.poll() if fresh is None else fresh)
+    seen.extend(tail.drain())
+    assert seen == truth
+    pages = len(sim.requests)
+    print(f"\nseed {seed}: {pages} pages for 80 polls")

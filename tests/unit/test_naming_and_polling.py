@@ -52,3 +52,26 @@ def test_package_zip_is_content_addressed_and_importable(tmp_path):
     (pkg / "__init__.py").write_text("X = 2\n")
     second = package_zip(tmp_path / "staging", pkg)
     assert second != first and first.exists()  # a running batch's zip is never overwritten
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("", "non-empty"), ("   ", "non-empty"), (None, "non-empty"), ("12345", "all digits"),
+    ("a/b", "'/'"), ("x" * (MAX_NAME_LEN + 1), f"{MAX_NAME_LEN + 1} characters"),
+])
+def test_one_name_rule_everywhere_naming_the_bad_name(bad, why):
+    """naming.check_name is the rule of request bodies and by-name lookups alike."""
+    from dagster_livy.bodies import build_batch_body
+    from dagster_livy.client import LivyClient
+    from dagster_livy.errors import LivyConfigError
+    from dagster_livy.naming import check_name
+
+    with pytest.raises(LivyConfigError) as direct:
+        check_name(bad)
+    with pytest.raises(LivyConfigError) as body:
+        build_batch_body("/x.py", name=bad) if bad else check_name(bad, "name")
+    with LivyClient("http://127.0.0.1:9") as client, pytest.raises(LivyConfigError) as lookup:
+        client.find_batch_by_name(bad)  # refused before any request
+    for err in (direct, body, lookup):
+        assert why in str(err.value)
+        assert repr(bad if not isinstance(bad, str) or len(bad) <= 80 else bad[:80] + "...") in str(err.value)
+    assert check_name("x" * MAX_NAME_LEN) == "x" * MAX_NAME_LEN
