@@ -37,15 +37,15 @@ def _gold(tables: list[str], args, spark: SparkSession | None) -> list[JobResult
         own = spark is None
         if own:
             spark = SparkSession.builder.getOrCreate()  # name/conf come from spark-submit (Livy)
-        results = []
         try:
             # Every gold run (one table or several) passes here: the one place for driver-side
             # progress reporting around the Spark work.
             with report_progress(spark, pipes):  # Spark job/stage progress in the Dagster log
                 app = spark_app_metadata(spark)
-                for result in runner.iter_gold_tables(spark, tables, start, end, args.catalog):
-                    reporting.report_gold(pipes, result, app)
-                    results.append(result)
+                results = runner.run_gold_tables(spark, tables, start, end, args.catalog)
+            # After the progress thread has stopped: the results are the only writer on the channel.
+            for result in results:
+                reporting.report_gold(pipes, result, app)
         finally:
             if own:
                 spark.stop()
