@@ -1,6 +1,6 @@
 """`python -m bench`: start a private Livy, run the sections, print the tables, stop Livy.
 
-    python -m bench [--runs 5] [--quick] [--sections 1,2,3,4,5] [--out FILE] [--keep]
+    python -m bench [--runs 5] [--quick] [--sections 1,2,3,4,5,6] [--out FILE] [--keep]
 
 Progress lines ("[bench ...]") go to stderr, the report (header and tables) to stdout.
 """
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",
                    help="skip the 10M size; section 5: 2 pairs, no warm-up")
-    p.add_argument("--sections", default="1,2,3,4,5", help="which sections to run (default 1,2,3,4,5)")
+    p.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (default 1,2,3,4,5,6)")
     p.add_argument("--driver-memory", default="4g",
                    help="spark.driver.memory of the bench Livy (SPARK_DRIVER_MEMORY; default 4g, for 10M)")
     p.add_argument("--budget-min", type=float, default=15.0,
@@ -144,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
         ctx = Context(args=args, report=report, stack=stack, instance=instance, defs=defs, dates=DATES,
                       budget_s=budget_s)
-        from bench import gold, kernel, notebook, polling, scale
+        from bench import gold, kernel, notebook, onebatch, polling, scale
 
-        for number, module in ((1, gold), (2, polling), (3, scale), (4, kernel), (5, notebook)):
+        for number, module in ((1, gold), (2, polling), (3, scale), (4, kernel), (5, notebook), (6, onebatch)):
             if number not in args.sections:
                 continue
             started = time.monotonic()

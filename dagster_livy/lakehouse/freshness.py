@@ -29,8 +29,8 @@ def deadline_of(day: dt.date) -> dt.datetime:
 
 
 def build_freshness_checks(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetChecksDefinition:
-    """One `freshness_check` per asset, evaluated together against the instance's materializations."""
-    keys = [a.key for a in assets]
+    """One `freshness_check` per asset (each key of a multi-asset), evaluated together against the instance's materializations."""
+    keys = [key for a in assets for key in a.keys]
     specs = [dg.AssetCheckSpec(CHECK_NAME, asset=key, description=f"Passes when {RULE}.") for key in keys]
 
     # can_subset: selecting one asset (e.g. `dagster asset materialize --select ...`) selects its check.

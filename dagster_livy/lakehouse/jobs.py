@@ -6,31 +6,29 @@ import datetime as dt
 
 import dagster as dg
 
-from dagster_livy.lakehouse.assets import (
-    FRESHNESS,
-    customer_analytics,
-    product_performance,
-    sales_summary,
-)
+from dagster_livy.lakehouse.assets import FRESHNESS, GOLD_KEYS
+from lakehouse_jobs import tables as c
 
 # Freshness is judged by its own schedule (or the gold_freshness_checks job), not inside the runs
 # that are about to produce the data.
 _FRESHNESS = dg.AssetSelection.checks(FRESHNESS)
 
 
-def _gold_job(name: str, assets: list, description: str):
-    selection = dg.AssetSelection.assets(*assets) - _FRESHNESS
+def _gold_job(name: str, tables: list[str], description: str):
+    """A job over some gold tables: one Livy batch per run builds exactly those (a subset of the
+    gold_tables multi-asset), with their checks."""
+    selection = dg.AssetSelection.assets(*(GOLD_KEYS[t] for t in tables)) - _FRESHNESS
     return dg.define_asset_job(name, selection=selection, description=description)
 
 
 silver_to_gold_processing = _gold_job(
-    "silver_to_gold_processing", [customer_analytics, sales_summary, product_performance],
-    "All three gold tables for a day (or a date range in one batch each).")
+    "silver_to_gold_processing", list(c.GOLD_TABLES),
+    "All three gold tables for a day (or a date range), in one Livy batch on one silver read.")
 customer_analytics_processing = _gold_job(
-    "customer_analytics_processing", [customer_analytics], "gold.daily_customer_analytics.")
+    "customer_analytics_processing", [c.CUSTOMER_ANALYTICS], "gold.daily_customer_analytics alone.")
 sales_analytics_processing = _gold_job(
-    "sales_analytics_processing", [sales_summary, product_performance],
-    "gold.daily_sales_summary and gold.product_performance_analytics.")
+    "sales_analytics_processing", [c.SALES_SUMMARY, c.PRODUCT_PERFORMANCE],
+    "gold.daily_sales_summary and gold.product_performance_analytics, in one Livy batch.")
 gold_freshness_checks = dg.define_asset_job(
     "gold_freshness_checks", selection=_FRESHNESS,
     description="Is yesterday's gold partition there by 06:00 UTC?")

@@ -33,6 +33,10 @@ class JobResult:
     rejected: dict[str, dict[str, int]]  # silver table -> reason -> rows
     checks: list[dict] = field(default_factory=list)
     duration_s: float = 0.0
+    # Per date (ISO) of [start, end]: {"rows": int, "revenue": Decimal}; and rejections per date:
+    # silver table -> date -> reason -> rows. What each daily partition reports on its own.
+    by_date: dict[str, dict] = field(default_factory=dict)
+    rejected_by_date: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def dates(self) -> list[str]:
@@ -51,6 +55,7 @@ class GoldInputs:
     rejected: dict[str, dict[str, int]]      # silver table -> reason -> rows
     prev_purchases: DataFrame | None = None  # valid purchases of start - 1 day (sales summary)
     began: float = field(default_factory=time.monotonic)
+    rejected_by_date: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # table -> date -> reason
 
     @property
     def page_views(self) -> DataFrame | None:
@@ -84,21 +89,37 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     pv = io.read_silver(spark, c.PAGE_VIEWS, start, end, catalog) if needs_views else None
     pu = io.read_silver(spark, c.PURCHASES, start, end, catalog)
 
-    rejected, valid = {}, {}
+    rejected, valid, by_date = {}, {}, {}
     for name, df, classify in ((c.PAGE_VIEWS, pv, validity.classify_page_views),
                                (c.PURCHASES, pu, validity.classify_purchases)):
         if df is None:
             continue
         classified = _materialize(classify(df, products))
         valid[name], counts = validity.split(classified)
-        rejected[name] = validity.counts_by_reason(counts, name)
+        rejected[name], by_date[name] = _rejections(counts, name, start, end)
 
-    prev_valid = None
-    if table == c.SALES_SUMMARY:
-        prev_day = start - dt.timedelta(days=1)
-        prev = io.read_silver(spark, c.PURCHASES, prev_day, prev_day, catalog, allow_missing=True)
-        prev_valid, _ = validity.clean_purchases(prev, products)
-    return GoldInputs(table, start, end, catalog, valid, rejected, prev_valid, began)
+    prev_valid = previous_day_purchases(spark, start, catalog, products) if table == c.SALES_SUMMARY else None
+    return GoldInputs(table, start, end, catalog, valid, rejected, prev_valid, began, by_date)
+
+
+def _rejections(counts: DataFrame, table: str, start: dt.date, end: dt.date
+                ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """validity.split's counts (event_date, reason, rows) -> ({reason: rows}, {date: {reason: rows}}),
+    with a 0 for every reason of `table` and every date of [start, end]. One collect."""
+    per_date = {d.isoformat(): dict.fromkeys(c.REASONS[table], 0) for d in io.dates_between(start, end)}
+    for row in counts.collect():
+        per_date.setdefault(row["event_date"].isoformat(), dict.fromkeys(c.REASONS[table], 0))[row["reason"]] += int(row["rows"])
+    totals = {reason: sum(day[reason] for day in per_date.values()) for reason in c.REASONS[table]}
+    return totals, per_date
+
+
+def previous_day_purchases(spark: SparkSession, start: dt.date, catalog: str = c.CATALOG,
+                           products: DataFrame | None = None) -> DataFrame:
+    """Valid purchase lines of start - 1 day (may be empty): the sales summary's day-over-day base."""
+    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog) if products is None else products
+    prev_day = start - dt.timedelta(days=1)
+    prev = io.read_silver(spark, c.PURCHASES, prev_day, prev_day, catalog, allow_missing=True)
+    return validity.clean_purchases(prev, products)[0]
 
 
 def build(inputs: GoldInputs) -> DataFrame:
@@ -116,7 +137,12 @@ def write_and_check(spark: SparkSession, inputs: GoldInputs, df: DataFrame) -> J
     snapshot_id = io.write_gold(spark, df, table, start, end, catalog)
     # Check exactly what this run committed, even if another writer commits right after.
     written = _materialize(io.read_gold(spark, table, start, end, catalog, snapshot_id))
-    stats = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).first()
+    # Rows and revenue per date (one small action); the totals are their sums.
+    per_date = {d.isoformat(): {"rows": 0, "revenue": Decimal("0.00")} for d in io.dates_between(start, end)}
+    for row in written.groupBy(c.GOLD_DATE_COLUMN).agg(
+            F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).collect():
+        per_date[row[c.GOLD_DATE_COLUMN].isoformat()] = {
+            "rows": int(row["rows"]), "revenue": row["revenue"] if row["revenue"] is not None else Decimal("0.00")}
     if table == c.CUSTOMER_ANALYTICS:
         results = checks.check_customer_analytics(written, inputs.page_views, inputs.purchases)
     elif table == c.SALES_SUMMARY:
@@ -125,10 +151,11 @@ def write_and_check(spark: SparkSession, inputs: GoldInputs, df: DataFrame) -> J
         results = checks.check_product_performance(written)
 
     return JobResult(
-        table=table, start=start, end=end, rows=int(stats["rows"]),
-        revenue=stats["revenue"] if stats["revenue"] is not None else Decimal("0.00"),
+        table=table, start=start, end=end, rows=sum(d["rows"] for d in per_date.values()),
+        revenue=sum((d["revenue"] for d in per_date.values()), Decimal("0.00")),
         snapshot_id=snapshot_id, rejected=inputs.rejected, checks=results,
         duration_s=round(time.monotonic() - inputs.began, 3),
+        by_date=per_date, rejected_by_date=inputs.rejected_by_date,
     )
 
 

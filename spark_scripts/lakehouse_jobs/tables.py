@@ -104,6 +104,10 @@ CHECKS: dict[str, dict[str, tuple[str, str]]] = {
 }
 CHECK_NAMES = {table: tuple(checks) for table, checks in CHECKS.items()}
 
+# The Pipes custom message in which a gold run reports each table's per-date figures (one per
+# table; reporting.partitions_message): the Dagster asset turns it into per-partition metadata.
+GOLD_PARTITIONS_MESSAGE = "lakehouse.gold_partitions"
+
 
 def qualified(table: str, catalog: str = CATALOG) -> str:
     """`silver.page_views` -> `lakehouse.silver.page_views`."""

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+from decimal import Decimal
 import subprocess
 import sys
 
@@ -41,6 +42,18 @@ def test_dates_and_pipes_arguments_are_accepted():
     assert (args.start, args.end, args.catalog) == (dt.date(2024, 1, 1), dt.date(2024, 1, 3), "lakehouse")
 
 
+def test_tables_argument_names_the_bad_table(capsys):
+    from lakehouse_jobs import args as a
+
+    parser = a.add_tables_argument(a.build_parser("test"))
+    chosen = a.parse_args(parser, ["--date", "2024-01-02", "--tables", "product_performance_analytics,gold.daily_sales_summary"])
+    assert chosen.tables == ["gold.daily_sales_summary", "gold.product_performance_analytics"]  # contract order
+    assert a.parse_args(parser, ["--date", "2024-01-02"]).tables == list(a.c.GOLD_TABLES)
+    with pytest.raises(SystemExit):
+        a.parse_args(parser, ["--date", "2024-01-02", "--tables", "gold.daily_sales_summary,gold.nope"])
+    assert "unknown gold table(s) 'gold.nope' for --tables" in capsys.readouterr().err
+
+
 def test_no_date_and_no_pipes_partition_is_an_error():
     from lakehouse_jobs import cli
 
@@ -63,7 +76,17 @@ def test_pipes_partition_range_drives_the_dates_and_everything_is_reported(spark
     meta = {k: v["raw_value"] for k, v in materialization["metadata"].items()}
     assert meta["dates"] == ["2024-01-02", "2024-01-03"]
     assert meta["table"] == c.PRODUCT_PERFORMANCE and meta["rows"] == result.rows > 0
-    assert meta["revenue_exact"] == str(result.revenue) and meta["revenue"] == float(result.revenue)
+    assert meta["revenue"] == float(result.revenue) and "revenue_exact" not in meta
+    assert meta["scope"] == "totals over 2024-01-02..2024-01-03 (2 dates)"
+    # Each date's own figures travel in one custom message; they add up to the totals.
+    [custom] = [m["params"]["payload"] for m in messages if m["method"] == "report_custom_message"]
+    assert custom["kind"] == c.GOLD_PARTITIONS_MESSAGE and custom["table"] == c.PRODUCT_PERFORMANCE
+    days = custom["partitions"]
+    assert list(days) == ["2024-01-02", "2024-01-03"] and all(d["rows"] > 0 for d in days.values())
+    assert sum(d["rows"] for d in days.values()) == result.rows
+    assert sum(Decimal(d["revenue"]) for d in days.values()) == result.revenue
+    for key in (k for k in meta if k.startswith("rejected.")):
+        assert sum(d[key] for d in days.values()) == meta[key], key
     assert meta["snapshot_id"] == str(result.snapshot_id)
     assert {k for k in meta if k.startswith("rejected.")} == (
         {f"rejected.page_views.{r}" for r in c.PAGE_VIEW_REASONS}
@@ -73,8 +96,8 @@ def test_pipes_partition_range_drives_the_dates_and_everything_is_reported(spark
                 for m in messages if m["method"] == "report_asset_check"]
     assert [name for name, _, _ in reported] == list(checks.CHECK_NAMES[c.PRODUCT_PERFORMANCE])
     assert all(passed for _, _, passed in reported)
-    assert {m["params"]["asset_key"] for m in messages if m["method"].startswith("report_")} == {
-        "gold/product_performance_analytics"}
+    assert {m["params"]["asset_key"] for m in messages if m["method"].startswith("report_asset")} == {
+        "gold/product_performance_analytics"} == {custom["asset_key"]}
 
 
 def _render_spark_conf(run_dir, lakehouse):
@@ -132,3 +155,31 @@ def test_generate_silver_under_pipes_reports_each_silver_asset(spark, scratch, p
     assert reports["silver/page_views"]["dates"] == ["2024-06-01", "2024-06-02"]
     assert reports["silver/products"]["rows"] == len(oracle.read_silver(pyi, oracle.PRODUCTS))
     assert reports["silver/purchases"]["snapshot_id"] == str(snapshots["silver.purchases"])
+
+
+def test_several_tables_in_one_driver_report_each_table_and_date_on_its_own(spark, silver, pipes):
+    """batch_gold.py's entry point for a subset of the tables over a range, as the multi-asset runs it:
+    one result per selected table, each reported under its own asset key with its own per-date
+    figures, which equal the rows per date of the snapshot it committed."""
+    from lakehouse_jobs import contract as c
+    from lakehouse_jobs.cli import main_gold_tables
+
+    keys = ["gold/daily_sales_summary", "gold/product_performance_analytics"]
+    results, messages = pipes(lambda: main_gold_tables(["--tables", "daily_sales_summary,product_performance_analytics"],
+                                                       spark=spark),
+                              asset_keys=keys, partition_range=("2024-01-02", "2024-01-03"))
+    assert [r.table for r in results] == [c.SALES_SUMMARY, c.PRODUCT_PERFORMANCE]
+    customs = {m["params"]["payload"]["asset_key"]: m["params"]["payload"]
+               for m in messages if m["method"] == "report_custom_message"}
+    assert set(customs) == set(keys)
+    for result in results:
+        custom = customs["gold/" + c.short_name(result.table)]
+        committed = {r["date"].isoformat(): r["n"] for r in spark.sql(
+            f"SELECT date, count(*) AS n FROM {c.qualified(result.table)} VERSION AS OF {result.snapshot_id} "
+            "WHERE date BETWEEN '2024-01-02' AND '2024-01-03' GROUP BY date").collect()}
+        assert {d: f["rows"] for d, f in custom["partitions"].items()} == committed, result.table
+        assert all(check["passed"] for check in custom["checks"]), custom["checks"]
+    # The sales summary reads no page views: it reports only purchase rejections.
+    sales = customs["gold/daily_sales_summary"]["partitions"]["2024-01-02"]
+    assert not [k for k in sales if k.startswith("rejected.page_views.")]
+    assert {m["params"]["asset_key"] for m in messages if m["method"] == "report_asset_check"} == set(keys)

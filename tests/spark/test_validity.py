@@ -186,7 +186,9 @@ def test_gold_excludes_dirty_rows_and_pipes_metadata_counts_them(spark, handbuil
     for reason, rows in PURCHASE_REJECTS.items():
         assert meta[f"rejected.purchases.{reason}"] == rows
     assert meta["rejected_rows"] == sum(PAGE_VIEW_REJECTS.values()) + sum(PURCHASE_REJECTS.values())
-    assert meta["revenue_exact"] == str(REVENUE_DAY) and meta["rows"] == len(CUSTOMER_ROWS)
+    assert meta["revenue"] == float(REVENUE_DAY) and meta["rows"] == len(CUSTOMER_ROWS)
+    [custom] = [m["params"]["payload"] for m in messages if m["method"] == "report_custom_message"]
+    assert custom["partitions"][DAY.isoformat()]["revenue"] == str(REVENUE_DAY)  # exact, per date
     assert meta["dates"] == [DAY.isoformat()]
 
     rows = oracle.actual_gold(pyi, c.CUSTOMER_ANALYTICS, DAY)
