@@ -142,7 +142,7 @@ def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str,
     for _, md in materialization_metadata(result.all_events):
         run.livy_batch_s = md.get("livy_duration_s")
         run.spark_job_s = md.get("duration_s")
-        run.rows = md.get("rows")
+        run.rows = md.get("dagster/row_count")
         run.batch_name = md.get("livy_batch_name")
     for event in result.all_events:
         kind = event.event_type_value

@@ -91,3 +91,16 @@ def test_one_tables_check_runs_alone(instance):
     result = subset.execute_in_process(resources={"clock": LakehouseClock(frozen_at="2026-11-01T07:00:00+00:00")},
                                        instance=instance, raise_on_error=False)
     assert [(e.asset_key.to_user_string(), e.passed) for e in result.get_asset_check_evaluations()] == [(GOLD[1], True)]
+
+
+def test_gold_assets_carry_dagsters_freshness_policy_with_the_same_deadline():
+    """Dagster's own freshness status (UI, daemon) uses the deadline the checks state."""
+    from dagster_livy.lakehouse.definitions import defs
+    from dagster_livy.lakehouse.freshness import DEADLINE_UTC
+
+    gold = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "gold"]
+    assert len(gold) == 3
+    for key in gold:
+        policy = defs.resolve_assets_def(key).specs_by_key[key].freshness_policy
+        assert policy.deadline_cron == f"{DEADLINE_UTC.minute} {DEADLINE_UTC.hour} * * *", key
+        assert policy.timezone == "UTC"

@@ -11,9 +11,9 @@ import warnings
 
 import dagster as dg
 
-from dagster_livy.lakehouse.freshness import build_freshness_checks
+from dagster_livy.lakehouse.freshness import FRESHNESS_POLICY, build_freshness_checks
 from dagster_livy.lakehouse.packaging import package_zip
-from dagster_livy.lakehouse.settings import REPO, LakehouseSettings
+from dagster_livy.lakehouse.settings import SCRIPTS_DIR, LakehouseSettings
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import retry_transient_only
 # tables, not contract: the code location never imports pyspark.
@@ -46,7 +46,7 @@ def table_metadata(table: str, script: str | None = None) -> dict:
         with warnings.catch_warnings():  # code references are Dagster's documented (beta) API
             warnings.simplefilter("ignore", dg.BetaWarning)
             md["dagster/code_references"] = dg.CodeReferencesMetadataValue(code_references=[
-                dg.LocalFileCodeReference(file_path=str(REPO / "spark_scripts" / script),
+                dg.LocalFileCodeReference(file_path=str(SCRIPTS_DIR / script),
                                           label="Spark batch script")])
     return md
 
@@ -119,6 +119,7 @@ def _gold_spec(table: str) -> dg.AssetSpec:
                     "the selected gold tables and dates); each partition reports its own date's figures.",
         owners=OWNERS, tags={"layer": "gold", "domain": "ecommerce"}, kinds={"spark", "iceberg", "livy"},
         metadata={**table_metadata(table, GOLD_SCRIPT), "script": GOLD_SCRIPT},
+        freshness_policy=FRESHNESS_POLICY,
     )
 
 

@@ -17,6 +17,15 @@ CHECK_NAME = "freshness_check"
 RULE = "the partition for day D is materialized by 06:00 UTC on D+1"
 
 
+# The same deadline in Dagster's own freshness API (1.13 `FreshnessPolicy`), shown as each gold
+# asset's freshness status in the UI and evaluated by the daemon: some materialization in the 24 h
+# before 06:00 UTC. Dagster's policy is per asset, not per partition, so the checks below remain
+# what states the rule for the due partition D exactly.
+FRESHNESS_POLICY = dg.FreshnessPolicy.cron(
+    deadline_cron=f"{DEADLINE_UTC.minute} {DEADLINE_UTC.hour} * * *", lower_bound_delta=dt.timedelta(hours=24),
+    timezone="UTC")
+
+
 def due_partition(now: dt.datetime) -> dt.date:
     """The newest daily partition whose deadline has passed at `now`."""
     now = now.astimezone(dt.timezone.utc)

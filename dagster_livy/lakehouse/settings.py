@@ -36,7 +36,6 @@ def _project_dir() -> Path:
 PROJECT_DIR = _project_dir()
 SCRIPTS_DIR = PROJECT_DIR / "spark_scripts"
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
-REPO = PROJECT_DIR  # the old name (REPO / "spark_scripts" is SCRIPTS_DIR in both layouts)
 
 
 @dataclass(frozen=True)

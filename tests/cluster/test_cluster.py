@@ -15,7 +15,6 @@ import urllib.request
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
@@ -117,17 +116,28 @@ def executors_by_worker(stack, app_id: str) -> dict[int, int]:
 
 @pytest.fixture(scope="module")
 def three_at_once(cluster_stack, lakehouse):
-    """silver_to_gold_processing for D2 with the multiprocess executor: the three gold steps start
-    at once and all get a slot of the `livy` pool (limit 3) on the PostgreSQL instance."""
-    recon = ReconstructableRepository.for_module("dagster_livy.lakehouse.definitions", "defs",
-                                                 working_directory=str(REPO)).get_reconstructable_job(
-        "silver_to_gold_processing")
-    tags = {"dagster/asset_partition_range_start": D2, "dagster/asset_partition_range_end": D2}
-    run_config = {"execution": {"config": {"multiprocess": {"max_concurrent": 3}}}}
-    with instance_of(cluster_stack) as instance, BatchSampler(cluster_stack.livy_env["LIVY_URL"]) as sampler:
-        with dg.execute_job(recon, instance, run_config=run_config, tags=tags) as result:
-            events = instance.all_logs(result.run_id)
-            return result.success, events, sampler
+    """The three gold tables of D2 started at once as three runs (`dagster asset materialize`,
+    one table each: the gold multi-asset subsets to one table per run, so three Livy batches
+    commit to the PostgreSQL catalog side by side), all with a slot of the `livy` pool (limit 3)
+    on the PostgreSQL instance."""
+    env = {**os.environ, "DAGSTER_HOME": str(cluster_stack.dagster_home), "PYTHONPATH": str(REPO)}
+    with instance_of(cluster_stack) as instance:
+        before = {r.run_id for r in instance.get_runs()}
+        with BatchSampler(cluster_stack.livy_env["LIVY_URL"]) as sampler:
+            procs = [subprocess.Popen(
+                [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "dagster_livy.lakehouse.definitions",
+                 "--select", table.replace(".", "/"), "--partition", D2],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for table in GOLD]
+            try:
+                outputs = [p.communicate(timeout=1200)[0] for p in procs]
+            finally:
+                for p in procs:
+                    if p.poll() is None:
+                        p.kill()
+        runs = [r for r in instance.get_runs() if r.run_id not in before]
+        events = [e for r in runs for e in instance.all_logs(r.run_id)]
+        success = len(runs) == len(GOLD) and all(r.is_success for r in runs)
+        return success, events, sampler, [o[-3000:] for p, o in zip(procs, outputs) if p.returncode != 0]
 
 
 def test_instance_is_postgres_with_pool_limit_from_config(cluster_stack, cluster_env):
@@ -139,15 +149,17 @@ def test_instance_is_postgres_with_pool_limit_from_config(cluster_stack, cluster
 
 
 def test_three_gold_tables_at_once_on_the_cluster(cluster_stack, lakehouse, three_at_once):
-    success, events, sampler = three_at_once
+    success, events, sampler, outputs = three_at_once
     failures = [str(e.dagster_event.step_failure_data.error) for e in events
                 if e.dagster_event and e.dagster_event.event_type_value == "STEP_FAILURE"]
-    assert success, "\n".join(failures)
+    assert success, "\n".join(failures + outputs)
     mats = {".".join(e.dagster_event.asset_key.path): {k: v.value for k, v in
             e.dagster_event.event_specific_data.materialization.metadata.items()}
             for e in events if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
     assert set(mats) == set(GOLD)
     assert 1 <= sampler.max_live <= POOL_LIMIT, (sampler.max_live, sampler.samples)
+    print(f"\nthree runs, three batches: at most {sampler.max_live} live at once ({sampler.samples} samples)")
+    assert len({md["spark_application_id"] for md in mats.values()}) == len(GOLD)  # three applications
     master = cluster_stack.settings["LIVY_SPARK_MASTER"]
     for table, md in mats.items():
         # The application id the driver reported through Pipes, and where it ran.
