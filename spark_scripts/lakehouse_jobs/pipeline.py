@@ -74,24 +74,44 @@ def _materialize(df: DataFrame) -> DataFrame:
 
 def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
                 catalog: str = c.CATALOG) -> GoldInputs:
-    """Read the silver `table` needs for [start, end], split valid rows from rejected ones."""
+    """Read the silver `table` needs for [start, end], split valid rows from rejected ones.
+
+    Spark actions: one per silver fact table (classify and keep the rows: `_materialize`), plus one
+    summary of both (rejections by date and reason, and which dates have rows at all, which is
+    how a missing date is found without a scan of its own), plus the products' emptiness probe.
+    """
     if table not in c.GOLD_TABLES:
         raise ValueError(f"unknown gold table {table!r}; expected one of {', '.join(c.GOLD_TABLES)}")
     began = time.monotonic()
     io.dates_between(start, end)
     products = io.read_silver(spark, c.PRODUCTS, catalog=catalog)
     needs_views = table != c.SALES_SUMMARY
-    pv = io.read_silver(spark, c.PAGE_VIEWS, start, end, catalog) if needs_views else None
-    pu = io.read_silver(spark, c.PURCHASES, start, end, catalog)
+    facts = []
+    if needs_views:
+        facts.append((c.PAGE_VIEWS, validity.classify_page_views))
+    facts.append((c.PURCHASES, validity.classify_purchases))
 
-    rejected, valid = {}, {}
-    for name, df, classify in ((c.PAGE_VIEWS, pv, validity.classify_page_views),
-                               (c.PURCHASES, pu, validity.classify_purchases)):
-        if df is None:
-            continue
+    valid, summaries = {}, []
+    for name, classify in facts:
+        df = io.read_silver(spark, name, start, end, catalog, allow_missing=True)  # dates checked below
         classified = _materialize(classify(df, products))
-        valid[name], counts = validity.split(classified)
-        rejected[name] = validity.counts_by_reason(counts, name)
+        valid[name], _ = validity.split(classified)
+        summaries.append(classified.groupBy("event_date", F.col(validity.REASON).alias("reason"))
+                         .agg(F.count(F.lit(1)).alias("rows")).withColumn("table", F.lit(name)))
+    summary = summaries[0]
+    for other in summaries[1:]:
+        summary = summary.unionByName(other)
+    found = summary.collect()  # one small action for both tables: (table, date, reason|null, rows)
+
+    rejected = {}
+    for name, _ in facts:
+        rows = [r for r in found if r["table"] == name]
+        io.require_dates(name, start, end, {r["event_date"] for r in rows})
+        counts = dict.fromkeys(c.REASONS[name], 0)
+        for r in rows:
+            if r["reason"] is not None:
+                counts[r["reason"]] = counts.get(r["reason"], 0) + int(r["rows"])
+        rejected[name] = counts
 
     prev_valid = None
     if table == c.SALES_SUMMARY:
@@ -110,19 +130,26 @@ def build(inputs: GoldInputs) -> DataFrame:
     return gold.build_product_performance(inputs.page_views, inputs.purchases)
 
 
+STATS = "_stats"
+
+
 def write_and_check(spark: SparkSession, inputs: GoldInputs, df: DataFrame) -> JobResult:
     """Replace [start, end] of the gold table with `df` atomically, then check what was committed."""
     table, start, end, catalog = inputs.table, inputs.start, inputs.end, inputs.catalog
     snapshot_id = io.write_gold(spark, df, table, start, end, catalog)
     # Check exactly what this run committed, even if another writer commits right after.
-    written = _materialize(io.read_gold(spark, table, start, end, catalog, snapshot_id))
-    stats = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).first()
+    written = io.read_gold(spark, table, start, end, catalog, snapshot_id)
     if table == c.CUSTOMER_ANALYTICS:
-        results = checks.check_customer_analytics(written, inputs.page_views, inputs.purchases)
+        plans = checks.plans_customer_analytics(written, inputs.page_views, inputs.purchases)
     elif table == c.SALES_SUMMARY:
-        results = checks.check_sales_summary(written, inputs.purchases)
+        plans = checks.plans_sales_summary(written, inputs.purchases)
     else:
-        results = checks.check_product_performance(written)
+        plans = checks.plans_product_performance(written)
+    # The row count and revenue ride along: the checks and the stats are ONE Spark action.
+    totals = written.agg(F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue"))
+    done = checks.run_plans({**plans, STATS: checks.Plan(totals, lambda rows: rows[0])})
+    stats = done.pop(STATS)
+    results = list(done.values())
 
     return JobResult(
         table=table, start=start, end=end, rows=int(stats["rows"]),
