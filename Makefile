@@ -127,8 +127,10 @@ lab: up kernelspec
 	export JUPYTER_TOKEN=$$token; exec $(VENV)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) --ServerApp.allow_root=True
 
-bench: jars $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m bench
+# BENCH_ARGS=--quick for a look (~5 min); the full run writes bench/img/*.png too (bench/README.md).
+BENCH_ARGS ?=
+bench: jars kernelspec $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	-@$(PYTHON_BIN) livy/livyctl.py down

@@ -6,7 +6,7 @@ Reads the date's silver page views and purchases from the Iceberg catalog, compu
 group-bys (page views, distinct sessions, distinct products viewed; distinct orders, items,
 revenue), full-joins them and writes parquet to DIR. No validation, no checks, no Iceberg commit:
 the least any correct implementation has to do, so every gold figure is reported as a ratio to it.
-Prints `FLOOR rows=N duration_s=S` (S from the session being up to the parquet written).
+Prints `FLOOR date=D rows=N duration_s=S app=ID` (S from the session being up to the parquet written).
 
 Imports only pyspark: it runs with the same spark-defaults (SPARK_CONF_DIR) as the Livy batches.
 """
@@ -49,7 +49,8 @@ def main(argv=None) -> None:
     try:
         began = time.monotonic()
         rows = floor(spark, args.date, args.out, args.catalog)
-        print(f"FLOOR date={args.date} rows={rows} duration_s={time.monotonic() - began:.3f}", flush=True)
+        print(f"FLOOR date={args.date} rows={rows} duration_s={time.monotonic() - began:.3f} "
+              f"app={spark.sparkContext.applicationId}", flush=True)
     finally:
         spark.stop()
 

@@ -94,9 +94,10 @@ def instrument(spark, label: list[str]) -> None:
                 return fn(*a, **kw)
         setattr(module, attr, wrapped)
 
+    # write_and_check = the write (its own label, nested) + reading back + checks + row stats.
     wrap(pipeline, "load_inputs", "load")
+    wrap(pipeline, "write_and_check", "checks")
     wrap(pipeline.io, "write_gold", "write")
-    wrap(pipeline.checks, "run_plans", "checks")
     del checks, io
 
 

@@ -131,19 +131,19 @@ def plan_completeness(gold: DataFrame, valid_pv: DataFrame, valid_pu: DataFrame)
         .unionByName(valid_pu.select(F.col("event_date").alias("date"), "customer_id"))
         .distinct()
     )
-    keys = gold.select("date", "customer_id")
-    # Four one-row aggregates side by side: one query (the shuffle of `active` is reused).
-    stats = (
-        keys.agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.countDistinct("date", "customer_id").alias("distinct_keys"),
-            _count_if(F.col("date").isNull() | F.col("customer_id").isNull()).alias("null_keys"),
-        )
-        .crossJoin(active.agg(F.count(F.lit(1)).alias("expected_customers")))
-        .crossJoin(active.join(keys, ["date", "customer_id"], "left_anti")
-                   .agg(F.count(F.lit(1)).alias("missing_customers")))
-        .crossJoin(keys.join(active, ["date", "customer_id"], "left_anti")
-                   .agg(F.count(F.lit(1)).alias("unexpected_customers")))
+    # One full join of gold's keys (with their row counts) and silver's active keys; nulls never
+    # match, so a null-key gold row counts as unexpected, as a left-anti join would count it.
+    keys = gold.groupBy("date", "customer_id").agg(F.count(F.lit(1)).alias("_n"))
+    joined = keys.join(active.withColumn("_active", F.lit(True)), ["date", "customer_id"], "full")
+    n, is_active = F.col("_n"), F.col("_active").isNotNull()
+    null_key = F.col("date").isNull() | F.col("customer_id").isNull()
+    stats = joined.agg(
+        F.coalesce(F.sum(n), F.lit(0)).alias("rows"),
+        _count_if(n.isNotNull() & ~null_key).alias("distinct_keys"),
+        F.coalesce(F.sum(F.when(null_key, n)), F.lit(0)).alias("null_keys"),
+        _count_if(is_active).alias("expected_customers"),
+        _count_if(is_active & n.isNull()).alias("missing_customers"),
+        F.coalesce(F.sum(F.when(~is_active, n)), F.lit(0)).alias("unexpected_customers"),
     )
     return Plan(stats, _single(_completeness_result))
 
