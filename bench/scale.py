@@ -97,6 +97,17 @@ def run(ctx: Context) -> None:
              "and workers)"]
     gold20 = ctx.results.get("gold_medians")
     silver20: SilverRun | None = ctx.results.get("silver_20k")
+    if not gold20:  # section 1 did not run: one gold run on its date here, so the 20k row still has a floor
+        date20 = ctx.dates["gold"]
+        progress(f"section 3: silver for {date20} ({args.page_views:,} page views/day) through Livy ...")
+        silver20 = generate_silver(stack, date20, args.page_views, seed=args.seed, dirty_share=args.dirty_share,
+                                   max_wait_s=ctx.budget_s)
+        if not silver20.error:
+            progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date20}] ...")
+            g = run_gold_job(job, ctx.instance, date20, resources=resources, livy_pid=server)
+            progress(f"  {g.wall_s:.1f}s (job {fmt(g.spark_job_s)}s)" + ("" if g.success else f" FAILED: {g.error}"))
+            if g.success:
+                gold20 = {"dag_wall": g.wall_s, "dag_job": g.spark_job_s, "rows": g.rows, "app_id": g.app_id}
     points: list[tuple[int, float]] = []
     gen_points: list[tuple[int, float]] = []
 
@@ -127,7 +138,8 @@ def run(ctx: Context) -> None:
         floors = floor_runs(ctx, silver20.date, 2)
         job20 = gold20["dag_job"]
         verdict = "-" if job20 is None else ("MET" if job20 <= GOAL_20K_JOB_S else "NOT MET")
-        add_row(label(args.page_views) + " (sec. 1 median)", silver20.date, silver20.wall_s, pv, pu, "-",
+        add_row(label(args.page_views) + (" (sec. 1 median)" if ctx.results.get("gold_medians") else " (1 run)"),
+                silver20.date, silver20.wall_s, pv, pu, "-",
                 gold20["dag_wall"], job20, gold20.get("rows"), _profile(ctx, gold20.get("app_id")), floors, None,
                 f"ok; job <= {GOAL_20K_JOB_S:g} s: {verdict}", None)
         points.append((pv, gold20["dag_wall"]))

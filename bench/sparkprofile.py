@@ -1,6 +1,6 @@
 """Where a gold run's seconds go: Spark jobs and stages per phase, from the Spark event log.
 
-    python -m bench.profile [--page-views 1000000] [--date 2025-03-02] [--runs 2] [--dir DIR]
+    python -m bench.sparkprofile [--page-views 1000000] [--date 2025-03-02] [--runs 2] [--dir DIR]
                             [--tables customer] [--floor]
 
 One local SparkSession (`local[*]`) with the spark-defaults the Livy batches get (rendered by
@@ -102,7 +102,7 @@ def instrument(spark, label: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m bench.sparkprofile", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--page-views", type=int, default=1_000_000)
     p.add_argument("--date", default="2025-03-02")
