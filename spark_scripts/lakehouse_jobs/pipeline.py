@@ -78,13 +78,14 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
 
     Spark actions: one per silver fact table (classify and keep the rows: `_materialize`), plus one
     summary of both (rejections by date and reason, and which dates have rows at all, which is
-    how a missing date is found without a scan of its own), plus the products' emptiness probe.
+    how a missing date is found without a scan of its own) and of the products' row count.
     """
     if table not in c.GOLD_TABLES:
         raise ValueError(f"unknown gold table {table!r}; expected one of {', '.join(c.GOLD_TABLES)}")
     began = time.monotonic()
     io.dates_between(start, end)
-    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog)
+    # Its emptiness is checked with the facts' summary below (no probe job of its own).
+    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog, allow_missing=True)
     needs_views = table != c.SALES_SUMMARY
     facts = []
     if needs_views:
@@ -98,11 +99,16 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
         valid[name], _ = validity.split(classified)
         summaries.append(classified.groupBy("event_date", F.col(validity.REASON).alias("reason"))
                          .agg(F.count(F.lit(1)).alias("rows")).withColumn("table", F.lit(name)))
-    summary = summaries[0]
-    for other in summaries[1:]:
+    summary = products.agg(F.count(F.lit(1)).alias("rows")).select(
+        F.lit(None).cast("date").alias("event_date"), F.lit(None).cast("string").alias("reason"), "rows",
+        F.lit(c.PRODUCTS).alias("table"))
+    for other in summaries:
         summary = summary.unionByName(other)
-    found = summary.collect()  # one small action for both tables: (table, date, reason|null, rows)
+    # One small action for all: (table, date, reason|null, rows), products as one count.
+    found = summary.collect()
 
+    if not sum(int(r["rows"]) for r in found if r["table"] == c.PRODUCTS):
+        raise io.MissingSilverDataError(f"{c.PRODUCTS} has no rows; generate or load silver first")
     rejected = {}
     for name, _ in facts:
         rows = [r for r in found if r["table"] == name]
