@@ -15,7 +15,7 @@ def run(ctx: Context) -> None:
 
     args = ctx.args
     n = 1_000_000 if args.quick else 10_000_000
-    pairs = 2
+    pairs = 2 if args.quick else 3
     date = ctx.dates["generator"]
     logs = ctx.stack.run_dir / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def run(ctx: Context) -> None:
         [f"ratio of medians generator / spark.range = {fmt(ratio, 2)}  (goal <= {GOAL:g}: {verdict})",
          "both write the same number of rows with the silver page views' schema and partitioning through the same "
          "Iceberg overwrite of the date, into scratch tables lakehouse.bench.* (dropped afterwards); seconds from the "
-         "DataFrame built to the commit done, in one driver after a warm JVM",
+         "DataFrame built to the commit done, in one driver, after one unmeasured warm-up write of each",
          "spark.range = every column a cheap function of the row id (concat, modulo, one timestamp); generator = "
          "lakehouse_jobs.silver.page_views_df (xxhash64-derived sessions, customers, Zipf products, page-type mix, "
          f"dirty share {args.dirty_share})",

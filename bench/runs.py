@@ -6,6 +6,7 @@ environment at import time, and `point_dagster_at` must set that environment fir
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -284,22 +285,24 @@ def enable_event_log(stack: BenchStack, directory: Path) -> None:
 
 
 def app_profile(directory: Path, app_id: str | None) -> dict | None:
-    """Jobs and stages (run, not skipped) of one application's event log, and the executor
-    seconds its tasks took (CPU-ish work, summed over cores)."""
+    """Jobs and stages (run, not skipped) of one application's event log, the executor seconds its
+    tasks took (summed over cores) and their CPU seconds: on a machine others load, task seconds
+    include waiting for a core, CPU seconds do not."""
     if not app_id or not directory.exists():
         return None
     paths = [p for p in directory.iterdir() if p.name.startswith(app_id)]
     if not paths:
         return None
     jobs = stages = 0
-    run_ms = 0
+    run_ms = cpu_ns = 0
     for line in paths[0].read_text(errors="replace").splitlines():
         if '"SparkListenerJobStart"' in line:
             jobs += 1
         elif '"SparkListenerStageCompleted"' in line:
             stages += 1
-            m = re.search(r'"Name":"internal.metrics.executorRunTime","Update":\d+,"Value":(\d+)', line) or \
-                re.search(r'"Name":"internal.metrics.executorRunTime","Value":(\d+)', line)
-            if m:
-                run_ms += int(m.group(1))
-    return {"jobs": jobs, "stages": stages, "task_s": run_ms / 1000}
+            for acc in json.loads(line)["Stage Info"].get("Accumulables", []):
+                if acc.get("Name") == "internal.metrics.executorRunTime":
+                    run_ms += int(acc.get("Value") or 0)
+                elif acc.get("Name") == "internal.metrics.executorCpuTime":
+                    cpu_ns += int(acc.get("Value") or 0)
+    return {"jobs": jobs, "stages": stages, "task_s": run_ms / 1000, "cpu_s": cpu_ns / 1e9}

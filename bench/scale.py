@@ -91,7 +91,9 @@ def run(ctx: Context) -> None:
              "session up -> parquet written); wall = Dagster->Livy run / floor spark-submit process",
              "job/floor = gold job s / floor job s (the goal's ratio); wall/floor = Dagster wall / floor spark-submit wall",
              "jobs/stages, task s = from the Spark event log of that run (spark.eventLog.enabled for every bench batch): "
-             "Spark jobs started, stages run (not skipped), executor run time summed over tasks",
+             "Spark jobs started, stages run (not skipped), executor run time summed over tasks (includes waiting "
+             "for a core on a loaded machine), cpu s = executor CPU time summed over tasks (does not); cpu/floor = "
+             "gold cpu s / floor cpu s",
              "rows in = silver page views + purchase lines of the date; others% = CPU share used by other processes "
              "during the gold run; peak RSS = summed RSS of the batch's process tree (spark-submit JVM + Python driver "
              "and workers)"]
@@ -122,13 +124,16 @@ def run(ctx: Context) -> None:
         rows.append([name, date, fmt(silver_s), fmt_int(pv), fmt_int(None if pv is None else pv + (pu or 0)),
                      others, fmt(wall), fmt(job_s),
                      f"{prof.get('jobs', '-')}/{prof.get('stages', '-')}", fmt(prof.get("task_s")),
+                     fmt(prof.get("cpu_s")),
                      fmt(f_wall), fmt(f_job), f"{f_prof.get('jobs', '-')}/{f_prof.get('stages', '-')}",
-                     fmt(f_prof.get("task_s")), fmt(ratio, 2), fmt(wratio, 2),
+                     fmt(f_prof.get("task_s")), fmt(f_prof.get("cpu_s")), fmt(ratio, 2), fmt(wratio, 2),
+                     fmt(prof["cpu_s"] / f_prof["cpu_s"] if prof.get("cpu_s") and f_prof.get("cpu_s") else None, 2),
                      "-" if goal is None else f"<= {goal:g}: {verdict}", fmt_int(gold_rows),
                      fmt(peak, 1) if peak else "-", status])
         results.append({"label": name, "page_views": pv, "gold_job_s": job_s, "gold_wall_s": wall,
                         "floor_job_s": f_job, "floor_wall_s": f_wall, "ratio": ratio, "wall_ratio": wratio,
-                        "goal": goal, "jobs": prof.get("jobs"), "stages": prof.get("stages"),
+                        "goal": goal, "jobs": prof.get("jobs"), "cpu_s": prof.get("cpu_s"),
+                        "floor_cpu_s": f_prof.get("cpu_s"), "stages": prof.get("stages"),
                         "floor_jobs": f_prof.get("jobs")})
 
     if gold20 and gold20.get("dag_wall") and silver20:
@@ -167,7 +172,7 @@ def run(ctx: Context) -> None:
                         f"{ctx.budget_s / 60:.0f} min")
         if skip:
             progress(f"section 3: {name}: {skip}")
-            rows.append([name, date] + ["-"] * 17 + [skip])
+            rows.append([name, date] + ["-"] * 20 + [skip])
             continue
 
         wait_quiet(args.quiet_wait)
@@ -176,7 +181,7 @@ def run(ctx: Context) -> None:
                                  max_wait_s=ctx.budget_s, rss_root=server)
         if silver.error:
             progress(f"  silver {name} failed: {silver.error}")
-            rows.append([name, date, fmt(silver.wall_s)] + ["-"] * 16 +
+            rows.append([name, date, fmt(silver.wall_s)] + ["-"] * 19 +
                         [f"does not fit (silver): {silver.error}"])
             continue
         progress(f"  silver ready in {silver.wall_s:.1f}s: {silver.counts}")
@@ -204,6 +209,6 @@ def run(ctx: Context) -> None:
     ctx.report.table(
         "3. Scale: gold.daily_customer_analytics through Dagster->Livy against the plain-Spark floor, one date per size",
         ["page views/day", "date", "silver gen s", "page views", "rows in", "others%", "dagster wall s",
-         "spark job s", "jobs/stages", "task s", "floor wall s", "floor job s", "floor jobs/stages", "floor task s",
-         "job/floor", "wall/floor", "goal (job/floor)", "gold rows", "peak RSS GiB", "status"],
+         "spark job s", "jobs/stages", "task s", "cpu s", "floor wall s", "floor job s", "floor jobs/stages",
+         "floor task s", "floor cpu s", "job/floor", "wall/floor", "cpu/floor", "goal (job/floor)", "gold rows", "peak RSS GiB", "status"],
         rows, notes)
