@@ -43,7 +43,6 @@ def write_charts(results: dict, directory: Path, stamp: str) -> list[Path]:
         _bars(ax, labels, {"gold job (validate, write, commit, checks)": [r["gold_job_s"] for r in scale],
                            "floor job (group-bys, join, parquet)": [r["floor_job_s"] for r in scale]})
         ax.set_ylabel("seconds in the Spark driver")
-        ax.set_yscale("log")
         ax.set_title(f"gold.daily_customer_analytics vs the plain-Spark floor ({stamp})", fontsize=10)
         fig.tight_layout()
         written.append(directory / "gold_vs_floor.png")
