@@ -140,8 +140,10 @@ screenshots: venv $(DAGSTER_HOME)/dagster.yaml
 		npm install --prefix .screenshots --no-audit --no-fund --silent playwright-core@$(PLAYWRIGHT_CORE_VERSION); }
 	$(PY) docs/screenshots.py
 
-bench: jars $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m bench
+# BENCH_ARGS=--quick for a look (~5 min); the full run writes bench/img/*.png too (bench/README.md).
+BENCH_ARGS ?=
+bench: jars kernelspec $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	-@$(PYTHON_BIN) livy/livyctl.py down

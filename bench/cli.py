@@ -1,6 +1,6 @@
 """`python -m bench`: start a private Livy, run the sections, print the tables, stop Livy.
 
-    python -m bench [--runs 5] [--quick] [--sections 1,2,3,4,5,6] [--out FILE] [--keep]
+    python -m bench [--runs 5] [--quick] [--sections 1,2,3,4,5,6,7,8] [--out FILE] [--keep] [--img-dir DIR]
 
 Progress lines ("[bench ...]") go to stderr, the report (header and tables) to stdout.
 """
@@ -25,7 +25,10 @@ from pathlib import Path
 from bench.report import Report, load1, mem_gib, nproc, progress
 from bench.stack import BenchStack
 
-DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"]}
+DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"],
+         "generator": "2025-03-06", "backfill": "2025-03-10"}
+ALL_SECTIONS = "1,2,3,4,5,6,7,8"
+QUICK_SECTIONS = "1,2,3,6,7"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,8 +42,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-views", type=int, default=20_000, help="section 1: page views per day (default 20000)")
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",
-                   help="skip the 10M size; section 5: 2 pairs, no warm-up")
-    p.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run (default 1,2,3,4,5,6)")
+                   help="a look in ~5 min: sections 1,2,3,6,7 unless --sections; section 1: 2 runs, no warm-up; "
+                        "no 10M size; section 5: 2 pairs, no warm-up; section 6: 1M rows; section 7: customer "
+                        "analytics only")
+    p.add_argument("--sections", default=None,
+                   help=f"which sections to run (default {ALL_SECTIONS}; --quick: {QUICK_SECTIONS})")
+    p.add_argument("--img-dir", type=Path, default=Path(__file__).resolve().parent / "img",
+                   help="where the PNG charts go (default bench/img)")
+    p.add_argument("--no-charts", dest="charts", action="store_false", help="write no PNG charts")
     p.add_argument("--driver-memory", default="4g",
                    help="spark.driver.memory of the bench Livy (SPARK_DRIVER_MEMORY; default 4g, for 10M)")
     p.add_argument("--budget-min", type=float, default=15.0,
@@ -56,7 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.runs < 1 or args.batches < 1:
         p.error("--runs and --batches must be >= 1")
-    args.sections = {int(s) for s in args.sections.split(",") if s.strip()}
+    if args.quick:
+        args.runs = min(args.runs, 2)
+        args.warmup = False
+    sections = args.sections or (QUICK_SECTIONS if args.quick else ALL_SECTIONS)
+    args.sections = {int(s) for s in sections.split(",") if s.strip()}
     return args
 
 
@@ -93,6 +106,8 @@ def header(report: Report, args, stack: BenchStack, instance_dir: Path) -> None:
     report.say(f"Spark     spark.driver.memory={defaults.get('spark.driver.memory')} (SPARK_DRIVER_MEMORY="
                f"{args.driver_memory}, rendered by livyctl into spark-defaults.conf: every Livy batch and the "
                f"plain spark-submit runs), spark.sql.shuffle.partitions={defaults.get('spark.sql.shuffle.partitions')}")
+    report.say(f"          spark.eventLog.enabled=true for every bench batch and spark-submit (event logs under "
+               f"{stack.base / 'eventlog'}: the jobs/stages columns)")
     report.say(f"Dagster   private instance {instance_dir} (SQLite; not DAGSTER_HOME), execute_in_process, "
                "console log level WARNING")
     report.say(f"options   runs={args.runs} warm-up={'yes' if args.warmup else 'no'} batches={args.batches} "
@@ -125,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         stack = BenchStack.start(base, args.driver_memory)
         progress(f"Livy up at {stack.url}")
 
-        from bench.runs import point_dagster_at
+        from bench.runs import enable_event_log, point_dagster_at
+
+        event_logs = base / "eventlog"
+        enable_event_log(stack, event_logs)
 
         budget_s = args.budget_min * 60
         point_dagster_at(stack, budget_s)
@@ -144,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
 
         ctx = Context(args=args, report=report, stack=stack, instance=instance, defs=defs, dates=DATES,
                       budget_s=budget_s)
-        from bench import gold, kernel, notebook, onebatch, polling, scale
+        ctx.results["event_log_dir"] = event_logs
+        from bench import backfill, generator, gold, kernel, notebook, onebatch, polling, scale
 
-        for number, module in ((1, gold), (2, polling), (3, scale), (4, kernel), (5, notebook), (6, onebatch)):
+        sections = ((1, gold), (2, polling), (3, scale), (4, kernel), (5, notebook), (6, generator), (7, backfill), (8, onebatch))
+        for number, module in sections:
             if number not in args.sections:
                 continue
             started = time.monotonic()
@@ -160,6 +180,15 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 report.say(f"{number}. FAILED: {type(exc).__name__}: {exc}")
                 report.say()
+        if args.charts:
+            try:
+                from bench.charts import write_charts
+
+                stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+                for path in write_charts(ctx.results, args.img_dir, stamp):
+                    report.say(f"chart {path}")
+            except Exception as exc:  # a chart must not cost the figures
+                report.say(f"charts FAILED: {type(exc).__name__}: {exc}")
         report.say(f"total {(time.monotonic() - began) / 60:.1f} min; load avg {load1()} at the end; "
                    f"{mem_gib('MemAvailable'):.1f} GiB available at the end")
     except KeyboardInterrupt:

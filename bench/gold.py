@@ -78,7 +78,8 @@ def run(ctx: Context) -> None:
         "sub_job": median(s.spark_job_s for s in ok_s),
     }
     ratio = med["dag_wall"] / med["sub_wall"] if med["dag_wall"] and med["sub_wall"] else None
-    ctx.results["gold_medians"] = med | {"rows": next((d.rows for d in ok_d if d.rows), None)}
+    ctx.results["gold_medians"] = med | {"rows": next((d.rows for d in ok_d if d.rows), None),
+                                         "app_id": next((d.app_id for d in reversed(ok_d) if d.app_id), None)}
 
     rows = []
     for label, order, d, s in pairs:

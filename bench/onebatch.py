@@ -1,4 +1,4 @@
-"""Section 6: one day of the three gold tables in ONE Livy batch against three batches.
+"""Section 8: one day of the three gold tables in ONE Livy batch against three batches.
 
 One side: `silver_to_gold_processing` for the date - the gold multi-asset, all three tables in one
 run and one Livy batch (batch_gold.py: one silver read and validation feeding the three writes and
@@ -71,7 +71,7 @@ def three_batches(ctx: Context, date: str) -> Side:
 def run(ctx: Context) -> None:
     args = ctx.args
     pairs_n = 1 if args.quick else min(args.runs, 3)
-    progress(f"section 6: silver for {DATE} ({args.page_views:,} page views/day) through Livy ...")
+    progress(f"section 8: silver for {DATE} ({args.page_views:,} page views/day) through Livy ...")
     silver = generate_silver(ctx.stack, DATE, args.page_views, seed=args.seed, dirty_share=args.dirty_share,
                              max_wait_s=ctx.budget_s)
     if silver.error:
@@ -103,7 +103,7 @@ def run(ctx: Context) -> None:
     first = ok[0][0].rows if ok else {}
     ctx.results["onebatch"] = {"one_s": med_one, "three_s": med_three, "ratio": ratio}
     ctx.report.table(
-        f"6. One day of the three gold tables [{DATE}]: one Livy batch (multi-asset) vs three batches "
+        f"8. One day of the three gold tables [{DATE}]: one Livy batch (multi-asset) vs three batches "
         f"(interleaved, N={pairs_n})",
         ["pair", "order", "one wall s", "batches", "livy s", "three wall s", "batches", "livy s", "ratio 3/1", "status"],
         rows,

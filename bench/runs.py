@@ -7,6 +7,7 @@ Livy URL, LIVY_MAX_WAIT_S) are built from the environment when it is imported, s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -67,7 +68,8 @@ class SilverRun:
 
 
 def generate_silver(stack: BenchStack, date: str, page_views: int, *, seed: int, dirty_share: float,
-                    max_wait_s: float, rss_root: int | None = None) -> SilverRun:
+                    max_wait_s: float, rss_root: int | None = None, end: str | None = None) -> SilverRun:
+    """Silver for `date` (or the range date..end) through one Livy batch of generate_silver.py."""
     from dagster_livy.lakehouse import testing
     from dagster_livy.lakehouse.settings import LakehouseSettings
 
@@ -81,7 +83,7 @@ def generate_silver(stack: BenchStack, date: str, page_views: int, *, seed: int,
     began = time.monotonic()
     with PeakRss(rss_root) as rss:
         try:
-            testing.generate_silver(stack.url, LakehouseSettings.from_env(), start=date, end=date,
+            testing.generate_silver(stack.url, LakehouseSettings.from_env(), start=date, end=end or date,
                                     page_views_per_day=page_views, seed=seed, dirty_share=dirty_share,
                                     name=f"bench-silver-{date}-{uuid.uuid4().hex[:8]}",
                                     max_wait_s=max_wait_s, on_lines=lines)
@@ -104,6 +106,7 @@ class JobRun:
     rows: int | None = None
     checks: str = "-"
     batch_name: str | None = None
+    app_id: str | None = None           # the Spark application (its event log, when enabled)
     retries: int = 0
     error: str | None = None
     peak_rss_gib: float | None = None
@@ -144,6 +147,7 @@ def run_gold_job(job: dg.JobDefinition, instance: dg.DagsterInstance, date: str,
         run.spark_job_s = md.get("duration_s")
         run.rows = md.get("dagster/row_count")
         run.batch_name = md.get("livy_batch_name")
+        run.app_id = md.get("spark_application_id")
     for event in result.all_events:
         kind = event.event_type_value
         if kind == "STEP_RESTARTED":
@@ -197,3 +201,105 @@ def spark_submit_gold(stack: BenchStack, zip_path: Path, date: str, log_path: Pa
         run.error = failure_reason(log_path.read_text(errors="replace")[-20000:])
         progress(f"spark-submit failed ({proc.returncode}); log: {log_path}")
     return run
+
+
+# ---------------------------------------------------------------- the plain-Spark floor and the generator
+
+FLOOR_SCRIPT = REPO / "bench" / "floor.py"
+GENBENCH_SCRIPT = REPO / "bench" / "genbench.py"
+
+
+@dataclass
+class FloorRun:
+    wall_s: float
+    success: bool
+    job_s: float | None = None      # inside the driver: session up -> parquet written
+    rows: int | None = None
+    app_id: str | None = None
+    error: str | None = None
+
+
+def _submit(stack: BenchStack, args: list[str], log_path: Path, name: str) -> tuple[subprocess.CompletedProcess, float]:
+    cmd = [str(stack.spark_home / "bin" / "spark-submit"), "--master", "local[*]", "--name", name, *args]
+    began = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, env=stack.spark_env(), stdout=subprocess.PIPE, stderr=log,
+                              stdin=subprocess.DEVNULL, text=True, cwd=stack.run_dir)
+    wall = time.monotonic() - began
+    with open(log_path, "a") as log:
+        log.write(proc.stdout)
+    return proc, wall
+
+
+def spark_submit_floor(stack: BenchStack, date: str, log_path: Path) -> FloorRun:
+    """bench/floor.py through the venv's spark-submit, with the bench Livy's spark-defaults."""
+    out = stack.run_dir / "floor-out" / date
+    proc, wall = _submit(stack, [str(FLOOR_SCRIPT), "--date", date, "--out", str(out)], log_path,
+                         f"bench-floor-{date}")
+    run = FloorRun(wall_s=wall, success=proc.returncode == 0)
+    m = re.search(r"^FLOOR .*?rows=(\d+) duration_s=([\d.]+) app=(\S+)", proc.stdout, re.M)
+    if m:
+        run.rows, run.job_s, run.app_id = int(m.group(1)), float(m.group(2)), m.group(3)
+    if not run.success:
+        run.error = failure_reason(log_path.read_text(errors="replace")[-20000:])
+    return run
+
+
+@dataclass
+class GenRun:
+    wall_s: float
+    success: bool
+    range_s: list[float] = field(default_factory=list)
+    gen_s: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+def spark_submit_genbench(stack: BenchStack, zip_path: Path, date: str, page_views: int, pairs: int,
+                          log_path: Path, *, seed: int, dirty_share: float) -> GenRun:
+    """bench/genbench.py: the generator's page views against spark.range rows, same writes."""
+    proc, wall = _submit(stack, ["--py-files", str(zip_path), str(GENBENCH_SCRIPT), "--date", date,
+                                 "--page-views", str(page_views), "--pairs", str(pairs), "--seed", str(seed),
+                                 "--dirty-share", str(dirty_share)], log_path, f"bench-genbench-{date}")
+    run = GenRun(wall_s=wall, success=proc.returncode == 0)
+    for kind, s in re.findall(r"^GENBENCH pair=\d+ kind=(\w+) rows=\d+ s=([\d.]+)", proc.stdout, re.M):
+        (run.range_s if kind == "range" else run.gen_s).append(float(s))
+    if not run.success:
+        run.error = failure_reason(log_path.read_text(errors="replace")[-20000:])
+    return run
+
+
+# ---------------------------------------------------------------- Spark event logs
+
+def enable_event_log(stack: BenchStack, directory: Path) -> None:
+    """Every Spark application of the bench (Livy batches, spark-submits) writes its event log to
+    `directory`: spark-submit reads SPARK_CONF_DIR/spark-defaults.conf at each start, so lines
+    appended to the bench Livy's rendered copy apply from the next batch on."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = stack.spark_conf_dir / "spark-defaults.conf"
+    with open(conf, "a") as f:
+        f.write(f"\n# bench: event logs for the profile columns\nspark.eventLog.enabled true\n"
+                f"spark.eventLog.dir file://{directory}\n")
+
+
+def app_profile(directory: Path, app_id: str | None) -> dict | None:
+    """Jobs and stages (run, not skipped) of one application's event log, the executor seconds its
+    tasks took (summed over cores) and their CPU seconds: on a machine others load, task seconds
+    include waiting for a core, CPU seconds do not."""
+    if not app_id or not directory.exists():
+        return None
+    paths = [p for p in directory.iterdir() if p.name.startswith(app_id)]
+    if not paths:
+        return None
+    jobs = stages = 0
+    run_ms = cpu_ns = 0
+    for line in paths[0].read_text(errors="replace").splitlines():
+        if '"SparkListenerJobStart"' in line:
+            jobs += 1
+        elif '"SparkListenerStageCompleted"' in line:
+            stages += 1
+            for acc in json.loads(line)["Stage Info"].get("Accumulables", []):
+                if acc.get("Name") == "internal.metrics.executorRunTime":
+                    run_ms += int(acc.get("Value") or 0)
+                elif acc.get("Name") == "internal.metrics.executorCpuTime":
+                    cpu_ns += int(acc.get("Value") or 0)
+    return {"jobs": jobs, "stages": stages, "task_s": run_ms / 1000, "cpu_s": cpu_ns / 1e9}

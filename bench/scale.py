@@ -1,4 +1,5 @@
-"""Section 3: customer analytics through Dagster -> Livy at 1M and 10M page views per day."""
+"""Section 3: customer analytics through Dagster -> Livy at 20k, 1M and 10M page views per day, each
+against the plain-Spark floor (bench/floor.py) on the same silver, measured in the same run."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import re
 import shutil
 
 from bench.context import Context
-from bench.report import fmt, fmt_int, mem_gib, pct, progress
-from bench.runs import JobRun, SilverRun, generate_silver, no_retry_pipes, run_gold_job
+from bench.report import fmt, fmt_int, median, mem_gib, pct, progress
+from bench.runs import (FloorRun, JobRun, SilverRun, app_profile, generate_silver, no_retry_pipes, run_gold_job,
+                        spark_submit_floor)
 from bench.stack import wait_quiet
 
 
@@ -39,6 +41,27 @@ def projection(points: list[tuple[int, float]], n: int) -> float | None:
     return t1 + per_row * (n - n1)
 
 
+GOALS = {1_000_000: 2.0, 10_000_000: 1.5}  # gold Spark job / floor Spark job, by page views/day
+GOAL_20K_JOB_S = 5.0
+
+
+def floor_runs(ctx: Context, date: str, n: int) -> list[FloorRun]:
+    logs = ctx.stack.run_dir / "bench-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        wait_quiet(ctx.args.quiet_wait)
+        progress(f"  floor (bench/floor.py, spark-submit) on {date} ...")
+        run = spark_submit_floor(ctx.stack, date, logs / f"floor-{date}-{i + 1}.log")
+        progress(f"    {run.wall_s:.1f}s (job {fmt(run.job_s)}s)" + ("" if run.success else f" FAILED: {run.error}"))
+        out.append(run)
+    return out
+
+
+def _profile(ctx: Context, app_id: str | None) -> dict:
+    return app_profile(ctx.results.get("event_log_dir") or ctx.stack.base / "none", app_id) or {}
+
+
 def run(ctx: Context) -> None:
     args, stack = ctx.args, ctx.stack
     sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -54,24 +77,76 @@ def run(ctx: Context) -> None:
 
     codes: dict[str, str] = {}
     rows = []
+    results: list[dict] = []
+    ctx.results["scale"] = results
     notes = [f"spark.driver.memory = {args.driver_memory} for these batches (SPARK_DRIVER_MEMORY={args.driver_memory} "
              "rendered by livyctl into the bench Livy's spark-defaults.conf; local[*] runs everything in the "
              "driver JVM)",
              f"time budget per step: {ctx.budget_s / 60:.0f} min (batch deleted and the size reported as not fitting "
              "beyond it; no Dagster step retry for the scale runs)",
-             "rows in = silver page views + purchase lines of the date; cost = Dagster->Livy wall per 1M page views; "
-             "others% = CPU share used by other processes during the gold run; peak RSS = summed RSS of the batch's process tree (spark-submit JVM + Python driver and workers)"]
+             "floor = bench/floor.py by spark-submit on the same date right after the gold run: read the date's silver page "
+             "views and purchases from the catalog, the customer group-bys, full join, write parquet; no validation, "
+             "checks or Iceberg commit",
+             "job = Spark job in the driver (gold: the materialization's duration_s, read silver -> write -> checks; floor: "
+             "session up -> parquet written); wall = Dagster->Livy run / floor spark-submit process",
+             "job/floor = gold job s / floor job s (the goal's ratio); wall/floor = Dagster wall / floor spark-submit wall",
+             "jobs/stages, task s = from the Spark event log of that run (spark.eventLog.enabled for every bench batch): "
+             "Spark jobs started, stages run (not skipped), executor run time summed over tasks (includes waiting "
+             "for a core on a loaded machine), cpu s = executor CPU time summed over tasks (does not); cpu/floor = "
+             "gold cpu s / floor cpu s",
+             "rows in = silver page views + purchase lines of the date; others% = CPU share used by other processes "
+             "during the gold run; peak RSS = summed RSS of the batch's process tree (spark-submit JVM + Python driver "
+             "and workers)"]
     gold20 = ctx.results.get("gold_medians")
     silver20: SilverRun | None = ctx.results.get("silver_20k")
+    if not gold20:  # section 1 did not run: one gold run on its date here, so the 20k row still has a floor
+        date20 = ctx.dates["gold"]
+        progress(f"section 3: silver for {date20} ({args.page_views:,} page views/day) through Livy ...")
+        silver20 = generate_silver(stack, date20, args.page_views, seed=args.seed, dirty_share=args.dirty_share,
+                                   max_wait_s=ctx.budget_s)
+        if not silver20.error:
+            progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date20}] ...")
+            g = run_gold_job(job, ctx.instance, date20, resources=resources, livy_pid=server)
+            progress(f"  {g.wall_s:.1f}s (job {fmt(g.spark_job_s)}s)" + ("" if g.success else f" FAILED: {g.error}"))
+            if g.success:
+                gold20 = {"dag_wall": g.wall_s, "dag_job": g.spark_job_s, "rows": g.rows, "app_id": g.app_id}
     points: list[tuple[int, float]] = []
     gen_points: list[tuple[int, float]] = []
+
+    def add_row(name, date, silver_s, pv, pu, others, wall, job_s, gold_rows, prof, floors, peak, status, goal):
+        ok = [f for f in floors if f.success]
+        f_job = median(f.job_s for f in ok)
+        f_wall = median(f.wall_s for f in ok)
+        f_prof = _profile(ctx, ok[-1].app_id) if ok else {}
+        ratio = job_s / f_job if job_s and f_job else None
+        wratio = wall / f_wall if wall and f_wall else None
+        verdict = "-" if goal is None or ratio is None else ("MET" if ratio <= goal else "NOT MET")
+        rows.append([name, date, fmt(silver_s), fmt_int(pv), fmt_int(None if pv is None else pv + (pu or 0)),
+                     others, fmt(wall), fmt(job_s),
+                     f"{prof.get('jobs', '-')}/{prof.get('stages', '-')}", fmt(prof.get("task_s")),
+                     fmt(prof.get("cpu_s")),
+                     fmt(f_wall), fmt(f_job), f"{f_prof.get('jobs', '-')}/{f_prof.get('stages', '-')}",
+                     fmt(f_prof.get("task_s")), fmt(f_prof.get("cpu_s")), fmt(ratio, 2), fmt(wratio, 2),
+                     fmt(prof["cpu_s"] / f_prof["cpu_s"] if prof.get("cpu_s") and f_prof.get("cpu_s") else None, 2),
+                     "-" if goal is None else f"<= {goal:g}: {verdict}", fmt_int(gold_rows),
+                     fmt(peak, 1) if peak else "-", status])
+        results.append({"label": name, "page_views": pv, "gold_job_s": job_s, "gold_wall_s": wall,
+                        "floor_job_s": f_job, "floor_wall_s": f_wall, "ratio": ratio, "wall_ratio": wratio,
+                        "goal": goal, "jobs": prof.get("jobs"), "cpu_s": prof.get("cpu_s"),
+                        "floor_cpu_s": f_prof.get("cpu_s"), "stages": prof.get("stages"),
+                        "floor_jobs": f_prof.get("jobs")})
+
     if gold20 and gold20.get("dag_wall") and silver20:
         pv = silver20.counts.get("silver.page_views", args.page_views)
         pu = silver20.counts.get("silver.purchases")
-        rows.append([label(args.page_views) + " (sec. 1 median)", silver20.date, fmt(silver20.wall_s), fmt_int(pv),
-                     fmt_int(pu), fmt_int(pv + (pu or 0)), "-", fmt(gold20["dag_wall"]), fmt(gold20["dag_batch"]),
-                     fmt(gold20["dag_job"]), fmt_int(gold20.get("rows")), fmt(gold20["dag_wall"] / (pv / 1e6), 0),
-                     "-", "ok"])
+        progress(f"section 3: floor on the section-1 date {silver20.date} ({label(args.page_views)}) ...")
+        floors = floor_runs(ctx, silver20.date, 2)
+        job20 = gold20["dag_job"]
+        verdict = "-" if job20 is None else ("MET" if job20 <= GOAL_20K_JOB_S else "NOT MET")
+        add_row(label(args.page_views) + (" (sec. 1 median)" if ctx.results.get("gold_medians") else " (1 run)"),
+                silver20.date, silver20.wall_s, pv, pu, "-",
+                gold20["dag_wall"], job20, gold20.get("rows"), _profile(ctx, gold20.get("app_id")), floors, None,
+                f"ok; job <= {GOAL_20K_JOB_S:g} s: {verdict}", None)
         points.append((pv, gold20["dag_wall"]))
         gen_points.append((pv, silver20.wall_s))
 
@@ -97,7 +172,7 @@ def run(ctx: Context) -> None:
                         f"{ctx.budget_s / 60:.0f} min")
         if skip:
             progress(f"section 3: {name}: {skip}")
-            rows.append([name, date] + ["-"] * 11 + [skip])
+            rows.append([name, date] + ["-"] * 20 + [skip])
             continue
 
         wait_quiet(args.quiet_wait)
@@ -106,10 +181,11 @@ def run(ctx: Context) -> None:
                                  max_wait_s=ctx.budget_s, rss_root=server)
         if silver.error:
             progress(f"  silver {name} failed: {silver.error}")
-            rows.append([name, date, fmt(silver.wall_s)] + ["-"] * 10 +
+            rows.append([name, date, fmt(silver.wall_s)] + ["-"] * 19 +
                         [f"does not fit (silver): {silver.error}"])
             continue
         progress(f"  silver ready in {silver.wall_s:.1f}s: {silver.counts}")
+        ctx.results.setdefault("silver_runs", []).append(silver)
         gen_points.append((n, silver.wall_s))
         pv = silver.counts.get("silver.page_views", n)
         pu = silver.counts.get("silver.purchases")
@@ -118,13 +194,12 @@ def run(ctx: Context) -> None:
         progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date}] on {name} page views ...")
         codes[name] = code_id(stack.staging_dir)
         gold: JobRun = run_gold_job(job, ctx.instance, date, resources=resources, rss_root=server, livy_pid=server)
-        progress(f"  {gold.wall_s:.1f}s" + ("" if gold.success else f" FAILED: {gold.error}"))
+        progress(f"  {gold.wall_s:.1f}s (job {fmt(gold.spark_job_s)}s)" + ("" if gold.success else f" FAILED: {gold.error}"))
+        floors = floor_runs(ctx, date, 1)
         status = "ok" if gold.success else f"does not fit (gold): {gold.error}"
         peak = max(silver.peak_rss_gib or 0, gold.peak_rss_gib or 0)
-        rows.append([name, date, fmt(silver.wall_s), fmt_int(pv), fmt_int(pu), fmt_int(pv + (pu or 0)),
-                     pct(gold.others), fmt(gold.wall_s), fmt(gold.livy_batch_s), fmt(gold.spark_job_s), fmt_int(gold.rows),
-                     fmt(gold.wall_s / (pv / 1e6), 0) if gold.success else "-",
-                     fmt(peak, 1) if peak else "-", status])
+        add_row(name, date, silver.wall_s, pv, pu, pct(gold.others), gold.wall_s if gold.success else None,
+                gold.spark_job_s, gold.rows, _profile(ctx, gold.app_id), floors, peak, status, GOALS.get(n))
         if gold.success:
             points.append((pv, gold.wall_s))
 
@@ -132,7 +207,8 @@ def run(ctx: Context) -> None:
         notes.append("Spark code (lakehouse_jobs zip + script hash): " + ", ".join(f"{k}: {v}" for k, v in codes.items())
                      + (f"; section 1: {ctx.results['gold_code']}" if ctx.results.get("gold_code") else ""))
     ctx.report.table(
-        "3. Scale: gold.daily_customer_analytics through Dagster->Livy, one date per size",
-        ["page views/day", "date", "silver gen s", "page views", "purchases", "rows in", "others%", "dagster wall s",
-         "livy batch s", "spark job s", "gold rows", "s per 1M pv", "peak RSS GiB", "status"],
+        "3. Scale: gold.daily_customer_analytics through Dagster->Livy against the plain-Spark floor, one date per size",
+        ["page views/day", "date", "silver gen s", "page views", "rows in", "others%", "dagster wall s",
+         "spark job s", "jobs/stages", "task s", "cpu s", "floor wall s", "floor job s", "floor jobs/stages",
+         "floor task s", "floor cpu s", "job/floor", "wall/floor", "cpu/floor", "goal (job/floor)", "gold rows", "peak RSS GiB", "status"],
         rows, notes)

@@ -79,19 +79,27 @@ def read_silver(
         raise ValueError(f"{table} is partitioned by {column}: pass start and end dates")
     df = df.where(F.col(column).between(F.lit(start), F.lit(end)))
     if not allow_missing:
-        present = {row[0] for row in df.select(column).distinct().collect()}
-        missing = [d.isoformat() for d in dates_between(start, end) if d not in present]
-        if missing:
-            raise MissingSilverDataError(
-                f"{table} has no rows for {', '.join(missing)} ({column}); "
-                "generate or load silver for that date first"
-            )
+        require_dates(table, start, end, {row[0] for row in df.select(column).distinct().collect()})
     return df
+
+
+def require_dates(table: str, start: dt.date, end: dt.date, present) -> None:
+    """MissingSilverDataError naming `table` and every date of [start, end] not in `present`.
+
+    The gold pipeline calls it with the dates it found while classifying (no scan of its own)."""
+    missing = [d.isoformat() for d in dates_between(start, end) if d not in present]
+    if missing:
+        raise MissingSilverDataError(
+            f"{table} has no rows for {', '.join(missing)} ({c.PARTITION_COLUMN[table]}); "
+            "generate or load silver for that date first"
+        )
 
 
 def ensure_table(spark: SparkSession, table: str, catalog: str = c.CATALOG) -> str:
     """Create the namespace and the Iceberg table (contract schema and partitioning) if missing."""
     name = c.qualified(table, catalog)
+    if spark.catalog.tableExists(name):  # one catalog round trip instead of two DDL statements
+        return name
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{table.split('.')[0]}")
     columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in c.SCHEMAS[table])
     column = c.PARTITION_COLUMN[table]

@@ -79,38 +79,60 @@ def _materialize(df: DataFrame) -> DataFrame:
 
 def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
                 catalog: str = c.CATALOG) -> GoldInputs:
-    """Read the silver `table` needs for [start, end], split valid rows from rejected ones."""
+    """Read the silver `table` needs for [start, end], split valid rows from rejected ones.
+
+    Spark actions: one per silver fact table (classify and keep the rows: `_materialize`), plus one
+    summary of both (rejections by date and reason, and which dates have rows at all, which is
+    how a missing date is found without a scan of its own) and of the products' row count.
+    """
     if table not in c.GOLD_TABLES:
         raise ValueError(f"unknown gold table {table!r}; expected one of {', '.join(c.GOLD_TABLES)}")
     began = time.monotonic()
     io.dates_between(start, end)
-    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog)
+    # Its emptiness is checked with the facts' summary below (no probe job of its own).
+    products = io.read_silver(spark, c.PRODUCTS, catalog=catalog, allow_missing=True)
     needs_views = table != c.SALES_SUMMARY
-    pv = io.read_silver(spark, c.PAGE_VIEWS, start, end, catalog) if needs_views else None
-    pu = io.read_silver(spark, c.PURCHASES, start, end, catalog)
+    facts = []
+    if needs_views:
+        facts.append((c.PAGE_VIEWS, validity.classify_page_views))
+    facts.append((c.PURCHASES, validity.classify_purchases))
 
-    rejected, valid, by_date = {}, {}, {}
-    for name, df, classify in ((c.PAGE_VIEWS, pv, validity.classify_page_views),
-                               (c.PURCHASES, pu, validity.classify_purchases)):
-        if df is None:
-            continue
+    valid, summaries = {}, []
+    for name, classify in facts:
+        df = io.read_silver(spark, name, start, end, catalog, allow_missing=True)  # dates checked below
         classified = _materialize(classify(df, products))
-        valid[name], counts = validity.split(classified)
-        rejected[name], by_date[name] = _rejections(counts, name, start, end)
+        valid[name], _ = validity.split(classified)
+        summaries.append(classified.groupBy("event_date", F.col(validity.REASON).alias("reason"))
+                         .agg(F.count(F.lit(1)).alias("rows")).withColumn("table", F.lit(name)))
+    summary = products.agg(F.count(F.lit(1)).alias("rows")).select(
+        F.lit(None).cast("date").alias("event_date"), F.lit(None).cast("string").alias("reason"), "rows",
+        F.lit(c.PRODUCTS).alias("table"))
+    for other in summaries:
+        summary = summary.unionByName(other)
+    # One small action for all: (table, date, reason|null, rows), products as one count.
+    found = summary.collect()
+
+    if not sum(int(r["rows"]) for r in found if r["table"] == c.PRODUCTS):
+        raise io.MissingSilverDataError(f"{c.PRODUCTS} has no rows; generate or load silver first")
+    rejected, by_date = {}, {}
+    for name, _ in facts:
+        rows = [r for r in found if r["table"] == name]
+        io.require_dates(name, start, end, {r["event_date"] for r in rows})
+        # Per date (each partition reports its own) with a 0 for every reason and date; totals.
+        per_date = {d.isoformat(): dict.fromkeys(c.REASONS[name], 0) for d in io.dates_between(start, end)}
+        for r in rows:
+            if r["reason"] is not None:
+                day = per_date.setdefault(r["event_date"].isoformat(), dict.fromkeys(c.REASONS[name], 0))
+                day[r["reason"]] = day.get(r["reason"], 0) + int(r["rows"])
+        by_date[name] = per_date
+        totals = dict.fromkeys(c.REASONS[name], 0)
+        for day in per_date.values():
+            for reason, n in day.items():
+                totals[reason] = totals.get(reason, 0) + n
+        rejected[name] = totals
 
     prev_valid = previous_day_purchases(spark, start, catalog, products) if table == c.SALES_SUMMARY else None
     return GoldInputs(table, start, end, catalog, valid, rejected, prev_valid, began, by_date)
-
-
-def _rejections(counts: DataFrame, table: str, start: dt.date, end: dt.date
-                ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """validity.split's counts (event_date, reason, rows) -> ({reason: rows}, {date: {reason: rows}}),
-    with a 0 for every reason of `table` and every date of [start, end]. One collect."""
-    per_date = {d.isoformat(): dict.fromkeys(c.REASONS[table], 0) for d in io.dates_between(start, end)}
-    for row in counts.collect():
-        per_date.setdefault(row["event_date"].isoformat(), dict.fromkeys(c.REASONS[table], 0))[row["reason"]] += int(row["rows"])
-    totals = {reason: sum(day[reason] for day in per_date.values()) for reason in c.REASONS[table]}
-    return totals, per_date
 
 
 def previous_day_purchases(spark: SparkSession, start: dt.date, catalog: str = c.CATALOG,
@@ -131,24 +153,30 @@ def build(inputs: GoldInputs) -> DataFrame:
     return gold.build_product_performance(inputs.page_views, inputs.purchases)
 
 
+STATS = "_stats"
+
+
 def write_and_check(spark: SparkSession, inputs: GoldInputs, df: DataFrame) -> JobResult:
     """Replace [start, end] of the gold table with `df` atomically, then check what was committed."""
     table, start, end, catalog = inputs.table, inputs.start, inputs.end, inputs.catalog
     snapshot_id = io.write_gold(spark, df, table, start, end, catalog)
     # Check exactly what this run committed, even if another writer commits right after.
-    written = _materialize(io.read_gold(spark, table, start, end, catalog, snapshot_id))
-    # Rows and revenue per date (one small action); the totals are their sums.
+    written = io.read_gold(spark, table, start, end, catalog, snapshot_id)
+    if table == c.CUSTOMER_ANALYTICS:
+        plans = checks.plans_customer_analytics(written, inputs.page_views, inputs.purchases)
+    elif table == c.SALES_SUMMARY:
+        plans = checks.plans_sales_summary(written, inputs.purchases)
+    else:
+        plans = checks.plans_product_performance(written)
+    # Rows and revenue per date ride along: the checks and the stats are ONE Spark action.
+    per_date_stats = written.groupBy(c.GOLD_DATE_COLUMN).agg(
+        F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue"))
+    done = checks.run_plans({**plans, STATS: checks.Plan(per_date_stats, lambda rows: rows)})
     per_date = {d.isoformat(): {"rows": 0, "revenue": Decimal("0.00")} for d in io.dates_between(start, end)}
-    for row in written.groupBy(c.GOLD_DATE_COLUMN).agg(
-            F.count(F.lit(1)).alias("rows"), F.sum("revenue").alias("revenue")).collect():
+    for row in done.pop(STATS):
         per_date[row[c.GOLD_DATE_COLUMN].isoformat()] = {
             "rows": int(row["rows"]), "revenue": row["revenue"] if row["revenue"] is not None else Decimal("0.00")}
-    if table == c.CUSTOMER_ANALYTICS:
-        results = checks.check_customer_analytics(written, inputs.page_views, inputs.purchases)
-    elif table == c.SALES_SUMMARY:
-        results = checks.check_sales_summary(written, inputs.purchases)
-    else:
-        results = checks.check_product_performance(written)
+    results = list(done.values())
 
     return JobResult(
         table=table, start=start, end=end, rows=sum(d["rows"] for d in per_date.values()),

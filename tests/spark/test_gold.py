@@ -93,6 +93,17 @@ def test_checks_fail_on_broken_gold(spark, gold_run):
     assert not checks.views_ge_unique_viewers(prod.withColumn("views", F.lit(0)))["passed"]
     assert not checks.revenue_rank_dense(prod.withColumn("revenue_rank", F.col("revenue_rank") * 2))["passed"]
 
+    # A table's checks run together in one Spark action: the same verdicts and metadata, by name.
+    together = checks.check_customer_analytics(bumped, valid_pv, valid_pu)
+    assert [r["check_name"] for r in together] == list(checks.CHECK_NAMES[c.CUSTOMER_ANALYTICS])
+    assert [r["passed"] for r in together] == [True, False, True]
+    assert together[1] == result
+    assert together[0] == checks.completeness(bumped, valid_pv, valid_pu)
+    broken = checks.check_product_performance(prod.withColumn("views", F.lit(0)))
+    assert [r["passed"] for r in broken] == [True, False, True], broken
+    assert not any(r["passed"] for r in checks.check_sales_summary(
+        sales.withColumn("orders", F.col("orders") + 1).withColumn("revenue", F.col("revenue") * 2), valid_pu))
+
 
 def test_checks_catch_a_wrong_rule_in_the_builder(spark, gold_run):
     """The checks do not share the builder's expressions: gold built with a plausible but wrong
