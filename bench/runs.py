@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench.report import progress
-from bench.stack import BenchStack
+from bench.stack import REPO, BenchStack
 from dagster_livy import LivyBatchFailedError, LivyError, LivyTimeoutError
 from dagster_livy.lakehouse.settings import SCRIPTS_DIR
 

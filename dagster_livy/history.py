@@ -10,7 +10,7 @@ What stays:
   (YARN, Kubernetes), else from the script itself: the lakehouse scripts report
   `spark_application_id` through Pipes (in local mode Livy reports none).
 - the **driver log**: every line the runner streamed, written under the Dagster instance's
-  storage (`<storage>/<run id>/livy/<batch name>.log`), kept after the batch and the stack are gone.
+  storage (`<storage>/<run id>/livy/<asset>--<partition>[--attempt<n>].log`), kept after the batch and the stack are gone.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def driver_log_path(storage_dir: str | Path, run_id: str, stem: str) -> Path:
 
 class DriverLogFile:
     """Appends the driver-log lines of one batch to its file as they stream in (secrets redacted
-    by the caller). Appending: a step retry that reattaches to the same batch adds to it."""
+    by the caller). Appending: a file opened again (same step and attempt) keeps what it has."""
 
     def __init__(self, path: Path, header: str) -> None:
         self.path = path

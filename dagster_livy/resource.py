@@ -64,7 +64,7 @@ class LivyResource(dg.ConfigurableResource):
     stream_logs: bool = Field(default=True, description="Copy new driver-log lines into the event log.")
     keep_driver_log: bool = Field(
         default=True, description="Store every driver-log line under the instance's storage "
-        "(<storage>/<run id>/livy/<batch>.log), linked as `driver_log`: it outlives the batch and Livy.")
+        "(<storage>/<run id>/livy/<asset>--<partition>.log), linked as `driver_log`: it outlives the batch and Livy.")
     delete_on_completion: bool = True
 
     # -- building blocks -------------------------------------------------------------------
@@ -170,8 +170,8 @@ class LivyResource(dg.ConfigurableResource):
                 result = runner.run(body, previous_names=previous)
         except BaseException as exc:
             if not delete_on_interrupt and _run_terminated(exc):
-                log.warning(f"Livy batch for {label}: left running on purpose: the Dagster run was terminated "
-                            "and termination is not forwarded (forward_termination=False)")
+                # The runner has said it left the batch running; this says why (the Pipes switch).
+                log.warning(f"Livy batch for {label}: termination not forwarded (forward_termination=False)")
             if stored is not None:
                 log.info(f"Livy batch {label}: its driver log (as far as it was read) is kept at {stored.path}")
             raise

@@ -151,7 +151,7 @@ def gold_partition_metadata(message: dict, date: str) -> dict[str, dg.MetadataVa
         "duration_s": dg.MetadataValue.float(float(message["duration_s"])),
     }
     app = message.get("app") or {}
-    for key in ("spark_application_id", "spark_master"):
+    for key in ("spark_application_id", "spark_master", "spark_driver_ui"):
         if app.get(key):
             md[key] = _text(app[key])
     return md

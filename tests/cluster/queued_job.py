@@ -1,5 +1,5 @@
 """A code location for the queued-runs test: one daily-partitioned asset in the `livy` pool whose
-step runs a real Livy batch (tests/livy_scripts/sleeper.py, staged by the test: the batch holds a
+step runs a real Livy batch (tests/livy_scripts/held.py, staged by the test: the batch holds a
 Livy slot and a driver process without starting executors, so 30 runs fit in `make test`).
 
 The test queues one run per partition with `dagster job backfill -m tests.cluster.queued_job -j
@@ -19,8 +19,10 @@ DAYS = dg.DailyPartitionsDefinition(start_date="2026-09-01", end_date="2026-11-0
 
 @dg.asset(partitions_def=DAYS, pool=LIVY_POOL)
 def one_day_batch(context: dg.AssetExecutionContext, livy: LivyResource) -> dg.MaterializeResult:
+    # held.py: alive until the test's release file exists (so the test sees the pool's limit
+    # reached without depending on timing), then a short sleep.
     result = livy.run_batch(context, os.environ["QUEUED_SCRIPT"],
-                            args=[os.environ.get("QUEUED_SLEEP_S", "3")])
+                            args=[os.environ["QUEUED_RELEASE"], "300", os.environ.get("QUEUED_SLEEP_S", "1")])
     return dg.MaterializeResult(metadata={"livy_batch_id": str(result.batch_id)})
 
 

@@ -276,15 +276,16 @@ def test_thirty_queued_one_day_runs_never_exceed_the_pool_limit(cluster_stack, c
     `livy` pool limit is 3: Livy never has more than 3 live batches (sampled from GET /batches
     throughout), the limit is reached (they did run side by side), every run and partition
     succeeds."""
-    staged = tmp_path / "queued_sleeper.py"
-    staged.write_bytes((REPO / "tests" / "livy_scripts" / "sleeper.py").read_bytes())
+    staged = tmp_path / "queued_held.py"
+    staged.write_bytes((REPO / "tests" / "livy_scripts" / "held.py").read_bytes())
+    release = tmp_path / "release"  # the drivers run on this machine (client mode): they see it
     staging = cluster_stack.livy_env["LIVY_STAGING_DIR"]
     os.makedirs(staging, exist_ok=True)
     script = os.path.join(staging, staged.name)
     with open(script, "wb") as dst:
         dst.write(staged.read_bytes())
     env = {**os.environ, "DAGSTER_HOME": str(cluster_stack.dagster_home), "QUEUED_SCRIPT": "file://" + script,
-           "QUEUED_SLEEP_S": "2", "LIVY_URL": cluster_stack.livy_env["LIVY_URL"], "PYTHONPATH": str(REPO)}
+           "QUEUED_SLEEP_S": "1", "QUEUED_RELEASE": str(release), "LIVY_URL": cluster_stack.livy_env["LIVY_URL"], "PYTHONPATH": str(REPO)}
     location = ["-m", "tests.cluster.queued_job"]
     subprocess.run([sys.executable, "-m", "dagster", "job", "backfill", *location, "-j", "queued_one_day_runs",
                     "--partitions", ",".join(QUEUED_DATES), "--noprompt"],
@@ -300,6 +301,10 @@ def test_thirty_queued_one_day_runs_never_exceed_the_pool_limit(cluster_stack, c
             with BatchSampler(cluster_stack.livy_env["LIVY_URL"]) as sampler:
                 deadline = time.monotonic() + 900
                 while time.monotonic() < deadline:
+                    # The first batches are held until the sampler has seen the pool's limit
+                    # reached (or 5 minutes passed: then the assert below says it never was).
+                    if not release.exists() and (sampler.max_live >= POOL_LIMIT or time.monotonic() > deadline - 600):
+                        release.touch()
                     runs = instance.get_runs(dg.RunsFilter(job_name="queued_one_day_runs"))
                     if all(r.status in TERMINAL_RUN for r in runs) or daemon.poll() is not None:
                         break

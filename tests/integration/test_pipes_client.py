@@ -98,7 +98,7 @@ def test_forward_termination_false_leaves_the_batch_running(livy_stack, tmp_path
             if batch is not None:
                 client.delete_batch(batch.name)  # the test's own cleanup
     output = log_path.read_text()
-    assert "left running on purpose" in output and "forward_termination=False" in output, output[-3000:]
+    assert "running on purpose" in output and "forward_termination=False" in output, output[-3000:]
     runs = dg.DagsterInstance.from_config(str(home)).get_runs()
     assert len(runs) == 1 and runs[0].status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
     wait_for(lambda: not processes_with(marker), 60, "spark-submit to exit after the test's delete")

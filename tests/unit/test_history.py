@@ -57,5 +57,5 @@ def test_driver_log_file_appends_under_the_run(tmp_path):
     f = DriverLogFile(path, header="# first attempt")
     f.write(["stdout: ", "line 1\n"])
     f.close()
-    DriverLogFile(path, header="# reattached").close()
-    assert path.read_text().splitlines() == ["# first attempt", "stdout: ", "line 1", "# reattached"]
+    DriverLogFile(path, header="# opened again").close()
+    assert path.read_text().splitlines() == ["# first attempt", "stdout: ", "line 1", "# opened again"]
