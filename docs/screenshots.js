@@ -19,7 +19,7 @@ const shots = [
     url: `/assets/gold/daily_sales_summary?view=partitions&partition=${date}`, waitFor: 'livy_batch_name' },
   { file: 'dagster-check-result.png',
     url: '/assets/gold/daily_sales_summary?view=checks&checkDetail=revenue_matches_silver', waitFor: 'revenue_matches_silver' },
-  { file: 'dagster-run-log.png', url: `/runs/${runId}`, waitFor: 'gold__daily_sales_summary', prepare: stepLog },
+  { file: 'dagster-run-log.png', url: `/runs/${runId}`, waitFor: 'gold_tables', prepare: stepLog },
 ];
 
 // A fresh browser profile gets Dagster's one-time "Join the Dagster community" dialog: skip it.
@@ -53,12 +53,16 @@ async function expandGroups(page) {
 // A run's log from its first lines, for one step: submitted, state changes, progress, results.
 async function stepLog(page) {
   const filter = page.getByPlaceholder(/Filter/).first();
-  await filter.fill('step:gold__daily_sales_summary');
+  await filter.fill('step:gold_tables');
   await page.keyboard.press('Enter');
   await page.waitForTimeout(2000);
-  await page.evaluate(() => document.querySelectorAll('*').forEach(el => {
-    if (el.scrollHeight > el.clientHeight + 50 && getComputedStyle(el).overflowY.match(/auto|scroll/)) el.scrollTop = 0;
-  }));
+  // The log follows its newest line while rows load: scroll to the top until it stays there.
+  for (let i = 0; i < 4; i++) {
+    await page.evaluate(() => document.querySelectorAll('*').forEach(el => {
+      if (el.scrollHeight > el.clientHeight + 50 && getComputedStyle(el).overflowY.match(/auto|scroll/)) el.scrollTop = 0;
+    }));
+    await page.waitForTimeout(1000);
+  }
 }
 
 (async () => {
