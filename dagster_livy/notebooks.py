@@ -353,7 +353,7 @@ def run_metadata(run: NotebookRun) -> dict[str, dg.MetadataValue]:
     if run.batch is not None:
         b = run.batch
         if b.id is not None:
-            md["livy_batch_id"] = dg.MetadataValue.int(b.id)
+            md["livy_batch_id"] = dg.MetadataValue.text(str(b.id))  # an id: not plotted
         if b.name:
             md["livy_batch_name"] = dg.MetadataValue.text(b.name)
         md["livy_batch_url"] = dg.MetadataValue.url(b.batch_url)

@@ -283,7 +283,7 @@ def batch_metadata(result: BatchResult, reported: Iterable[Any] = ()) -> dict[st
     id is Livy's, else the one the script reported (`reported`: the Pipes session's results)."""
     md: dict[str, dg.MetadataValue] = {
         "livy_batch_name": dg.MetadataValue.text(result.name),
-        "livy_batch_id": dg.MetadataValue.int(result.batch_id),
+        "livy_batch_id": dg.MetadataValue.text(str(result.batch_id)),  # an id, not a measurement: not plotted
         "livy_batch_url": dg.MetadataValue.url(result.livy_url),
         "livy_state": dg.MetadataValue.text(result.state.value),
         "livy_duration_s": dg.MetadataValue.float(round(result.duration_s, 2)),

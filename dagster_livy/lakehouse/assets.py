@@ -97,8 +97,6 @@ METADATA = {
                        "spark-submit, JVM and SparkSession start, every table of the batch, and stop",
     "livy_batch_name / livy_batch_id / livy_state / livy_batch_url": "the Livy batch that ran (text: not plotted)",
 }
-# Batch-level entries that identify rather than measure: shown as text so the UI does not plot them.
-_AS_TEXT = {"livy_batch_id"}
 
 
 def _dep(table: str, mapping: dg.PartitionMapping | None = None) -> dg.AssetDep:
@@ -157,8 +155,6 @@ def gold_partition_metadata(message: dict, date: str) -> dict[str, dg.MetadataVa
     return md
 
 
-def _batch_metadata(invocation: dg.PipesClientCompletedInvocation) -> dict[str, dg.MetadataValue]:
-    return {k: (_text(v.value) if k in _AS_TEXT else v) for k, v in invocation.metadata.items()}
 
 
 @dg.multi_asset(
@@ -183,7 +179,7 @@ def gold_tables(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
     if missing:
         raise dg.Failure(f"{GOLD_SCRIPT} ended without reporting {', '.join(missing)} for {dates.start}..{dates.end} "
                          f"(batch {invocation.metadata.get('livy_batch_name')}): see the driver log above")
-    batch = _batch_metadata(invocation)
+    batch = dict(invocation.metadata)  # ids as text (resource.batch_metadata): not plotted
     for table in selected:
         key = table_key(table)
         # Per-partition metadata: Dagster merges it into the one materialization it records per

@@ -59,3 +59,10 @@ def test_driver_log_file_appends_under_the_run(tmp_path):
     f.close()
     DriverLogFile(path, header="# opened again").close()
     assert path.read_text().splitlines() == ["# first attempt", "stdout: ", "line 1", "# opened again"]
+
+
+def test_batch_ids_are_text_not_plotted_measurements():
+    """Dagster plots every numeric metadata value over time; an id must not become a chart."""
+    md = batch_metadata(result())
+    assert isinstance(md["livy_batch_id"], dg.TextMetadataValue)
+    assert isinstance(md["livy_duration_s"], dg.FloatMetadataValue)  # a measurement: plotted
