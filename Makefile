@@ -72,7 +72,9 @@ status:
 # Local Dagster instance, no telemetry. The default pool limit (every pool; the gold and notebook
 # assets use the `livy` pool) follows the catalog: 1 on SQLite
 # (one writer at a time), LIVY_POOL_LIMIT (3) on PostgreSQL with the instance there too
-# (livy/clusterctl.py dagster_yaml; docs/cluster.md). Written once; CLUSTER=1 re-renders it.
+# (livy/clusterctl.py dagster_yaml; docs/cluster.md). Written once; CLUSTER=1 re-renders it, and
+# `dev`/`demo` write that limit on the PostgreSQL instance as the `livy` pool's own before any
+# run starts (dagster_livy/lakehouse/pools.py: Dagster's lazy pool creation races on PostgreSQL).
 $(DAGSTER_HOME)/dagster.yaml:
 	@$(WITH_CLUSTER) $(PYTHON_BIN) $(CLUSTERCTL) dagster-yaml $(DAGSTER_HOME)
 
@@ -84,11 +86,12 @@ dagster-yaml:
 demo: jars kernelspec $(if $(filter 1,$(CLUSTER)),system-deps dagster-yaml) $(DAGSTER_HOME)/dagster.yaml
 	@if [ "$(CLUSTER)" = 1 ]; then \
 		started=; $(PY) $(CLUSTERCTL) status >/dev/null 2>&1 || { $(PY) $(CLUSTERCTL) up && started=1; }; \
-		$(WITH_CLUSTER) $(PY) -m dagster_livy.lakehouse.demo; rc=$$?; \
+		$(WITH_CLUSTER) $(PY) -m dagster_livy.lakehouse.pools && $(WITH_CLUSTER) $(PY) -m dagster_livy.lakehouse.demo; rc=$$?; \
 		[ -n "$$started" ] && $(PY) $(CLUSTERCTL) down; exit $$rc; \
 	else $(PY) -m dagster_livy.lakehouse.demo; fi
 
 dev: up $(if $(filter 1,$(CLUSTER)),dagster-yaml) $(DAGSTER_HOME)/dagster.yaml
+	@if [ "$(CLUSTER)" = 1 ]; then $(WITH_CLUSTER) $(PY) -m dagster_livy.lakehouse.pools; fi
 	@$(WITH_CLUSTER) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 # System packages the tests run for real: nginx (the authenticating proxy in front of Livy,
@@ -116,7 +119,7 @@ system-deps:
 # Most of a Livy test is waiting (JVM start, polling, kernel start), which two workers overlap.
 TEST_WORKERS ?= 2
 test: jars system-deps kernelspec
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -437,9 +438,21 @@ def test_dagster_services_run_the_code_location_module():
     modules = set()
     for name in ("dagster-webserver", "dagster-daemon"):
         cmd = services()[name]["command"]
+        if cmd[:2] == ["sh", "-c"]:  # steps before the server: what it finally execs
+            steps = shlex.split(cmd[2])
+            cmd = steps[steps.index("exec") + 1:]
         assert "-m" in cmd, f"{name} does not name the code location module"
         modules.add(cmd[cmd.index("-m") + 1])
     assert modules == {"dagster_livy.lakehouse.definitions"}
+
+
+def test_daemon_writes_the_livy_pool_limit_before_starting_runs():
+    """On PostgreSQL, runs that create the pool's row at once race (dagster_livy/lakehouse/pools.py)."""
+    cmd = services()["dagster-daemon"]["command"]
+    assert cmd[:2] == ["sh", "-c"], cmd
+    steps = shlex.split(cmd[2])
+    assert steps[:3] == ["python", "-m", "dagster_livy.lakehouse.pools"] and steps[3] == "&&", steps
+    assert steps[4:6] == ["exec", "dagster-daemon"], steps
 
 
 def test_spark_defaults_define_the_lakehouse_catalog_on_postgres_and_minio():

@@ -13,6 +13,7 @@ import dagster as dg
 
 from dagster_livy.lakehouse.freshness import FRESHNESS_POLICY, build_freshness_checks
 from dagster_livy.lakehouse.packaging import package_zip
+from dagster_livy.lakehouse.pools import LIVY_POOL
 from dagster_livy.lakehouse.settings import SCRIPTS_DIR, LakehouseSettings
 from dagster_livy.pipes import PipesLivyClient
 from dagster_livy.resource import retry_transient_only
@@ -20,9 +21,8 @@ from dagster_livy.resource import retry_transient_only
 from lakehouse_jobs import tables as c
 
 DAILY = dg.DailyPartitionsDefinition(start_date=LakehouseSettings.from_env().start_date, timezone="UTC")
-# Livy batches share one small machine/cluster: the `livy` pool caps how many run at once
-# (limit in dagster.yaml), and a backfill runs the selected tables' date range as one batch.
-LIVY_POOL = "livy"
+# Livy batches share one small machine/cluster: the `livy` pool (pools.py) caps how many run at
+# once, and a backfill runs the selected tables' date range as one batch.
 # Retried only for transient failures (Livy unreachable, lost batch, 5xx, catalog contention):
 # the asset body runs inside retry_transient_only, which fails permanent errors at once.
 RETRY = dg.RetryPolicy(max_retries=1, delay=10)

@@ -15,7 +15,8 @@ import os
 import dagster as dg
 
 from dagster_livy.env import seconds
-from dagster_livy.lakehouse.assets import DAILY, LIVY_POOL, PREVIOUS_DAY_TOO, table_key
+from dagster_livy.lakehouse.assets import DAILY, PREVIOUS_DAY_TOO, table_key
+from dagster_livy.lakehouse.pools import LIVY_POOL
 from dagster_livy.lakehouse.jobs import daily_schedule
 from dagster_livy.lakehouse.settings import NOTEBOOKS_DIR
 from dagster_livy.notebooks import notebook_asset

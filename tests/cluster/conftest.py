@@ -91,6 +91,11 @@ def cluster_stack() -> ClusterStack:
         livy_env = {**json.loads(run_livyctl({**ctl_env, **settings}, "env", "--json").stdout), **ctl_env, **settings}
         stack = ClusterStack(base=base, ctl_env=ctl_env, settings=settings, livy_env=livy_env)
         clusterctl({**ctl_env, **settings}, "dagster-yaml", str(stack.dagster_home))
+        # As `make dev`/`make demo` CLUSTER=1 do: the `livy` pool's limit on the instance before
+        # runs start at once (dagster_livy/lakehouse/pools.py).
+        pools = subprocess.run([sys.executable, "-m", "dagster_livy.lakehouse.pools"], cwd=REPO, capture_output=True,
+                               text=True, env={**os.environ, **settings, "DAGSTER_HOME": str(stack.dagster_home)})
+        assert pools.returncode == 0, pools.stdout + pools.stderr
         yield stack
     finally:
         run_livyctl(ctl_env, "down", check=False)

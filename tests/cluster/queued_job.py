@@ -12,7 +12,7 @@ import os
 import dagster as dg
 
 from dagster_livy import LivyResource
-from dagster_livy.lakehouse.assets import LIVY_POOL
+from dagster_livy.lakehouse.pools import LIVY_POOL
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-09-01", end_date="2026-11-01")
 

@@ -19,6 +19,7 @@ import pytest
 from dagster_livy import BatchRunner, LivyClient
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
+from dagster_livy.lakehouse.pools import LIVY_POOL
 from dagster_livy.lakehouse.settings import LakehouseSettings
 from tests.conftest import REPO, unique_name
 from tests.spark import oracle
@@ -146,6 +147,10 @@ def test_instance_is_postgres_with_pool_limit_from_config(cluster_stack, cluster
     assert cluster_stack.settings["DAGSTER_PG_PASSWORD"] not in text
     with instance_of(cluster_stack) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        # Written by `python -m dagster_livy.lakehouse.pools` before any run: concurrent runs never
+        # create the pool row themselves (their inserts race on PostgreSQL).
+        info = instance.event_log_storage.get_concurrency_info(LIVY_POOL)
+        assert (info.slot_count, info.limit, info.using_default_limit) == (POOL_LIMIT, POOL_LIMIT, False)
 
 
 def test_three_gold_tables_at_once_on_the_cluster(cluster_stack, lakehouse, three_at_once):
