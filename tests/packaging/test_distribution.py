@@ -6,8 +6,9 @@
   Jupyter layer in one with only `[jupyter]` (dagster and pyspark not installed at all).
 - The lakehouse code location loads from the installed wheel in a third venv with Dagster, Jupyter
   and papermill (the `lakehouse` extra's pin) and nothing else of that extra (no pyspark, pyiceberg, pandas),
-  finds the shipped Spark scripts and notebooks, and builds the pyFiles zip. That every import of
-  each layer is covered by its extra is checked statically in test_extras.py.
+  finds the shipped Spark scripts and notebooks, and builds the pyFiles zip. (This is also the
+  proof that the code location never imports pyspark: it is not installed there at all.) That
+  every import of each layer is covered by its extra is checked statically in test_extras.py.
 """
 
 from __future__ import annotations
