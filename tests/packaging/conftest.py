@@ -65,8 +65,11 @@ class Venv:
         from uv import find_uv_bin
 
         began = time.monotonic()
-        # uv reads no pip configuration: hand it the CA bundle and index pip is told to use.
-        env = {"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"}
+        # uv reads no pip configuration: hand it the CA bundle and index pip is told to use, and
+        # trust the system's certificates as pip does (uv's own default is a bundled Mozilla set,
+        # which a TLS-intercepting proxy's CA is not in). UV_NATIVE_TLS: the older uv's name.
+        env = {"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never", "UV_SYSTEM_CERTS": "1",
+               "UV_NATIVE_TLS": "1"}
         if os.environ.get("PIP_CERT") and not os.environ.get("SSL_CERT_FILE"):
             env["SSL_CERT_FILE"] = os.environ["PIP_CERT"]
         if os.environ.get("PIP_INDEX_URL"):
