@@ -21,6 +21,7 @@ from dagster_livy.bodies import build_batch_body
 from dagster_livy.lakehouse.packaging import package_zip
 from dagster_livy.lakehouse.pools import LIVY_POOL
 from dagster_livy.lakehouse.settings import LakehouseSettings
+from dagster_livy.lakehouse.testing import materializations
 from tests.conftest import REPO, unique_name
 from tests.spark import oracle
 
@@ -63,11 +64,6 @@ def lakehouse(cluster_stack, cluster_env):
 def instance_of(stack) -> dg.DagsterInstance:
     """The instance `make up CLUSTER=1` renders: PostgreSQL storage, `livy` pool limit 3."""
     return dg.DagsterInstance.from_config(str(stack.dagster_home))
-
-
-def materializations(result) -> dict[str, dict]:
-    return {".".join(e.asset_key.path): {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
-            for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
 
 
 def failure_text(result) -> str:
@@ -261,7 +257,7 @@ def test_worker_killed_mid_batch_is_rescheduled_on_the_other(cluster_stack, lake
         assert result.success, failure_text(result)
         # Not a Dagster retry: the one Livy batch survived the loss of a worker.
         assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
-        md = materializations(result)["gold.daily_customer_analytics"]
+        md = materializations(result.all_events)["gold.daily_customer_analytics"]
         assert md["spark_application_id"] == killed["app"]
         other = 3 - killed["worker"]
         assert executors_by_worker(cluster_stack, killed["app"]).get(other, 0) >= 1, killed

@@ -2,24 +2,28 @@
 
 - `pip install dagster-livy` is the REST client with `requests` only: it talks to an HTTP server
   (the scripted fake of tests/unit, running in this process) from a venv without Dagster.
-- The Dagster and Jupyter layers from their extras, pyspark absent; the Jupyter layer also with
-  every `dagster` import refused.
-- The lakehouse code location loads from the installed wheel with Dagster, Jupyter and papermill
-  (the `lakehouse` extra's pin) and nothing else of that extra (no pyspark, pyiceberg, pandas),
-  finds the shipped Spark scripts and notebooks, and builds the pyFiles zip. That every import of
-  each layer is covered by its extra is checked statically in test_extras.py.
+- The Dagster layer in a fresh venv with only `[dagster]` (no Jupyter packages, no pyspark), the
+  Jupyter layer in one with only `[jupyter]` (dagster and pyspark not installed at all).
+- The lakehouse code location loads from the installed wheel in a third venv with Dagster, Jupyter
+  and papermill (the `lakehouse` extra's pin) and nothing else of that extra (no pyspark, pyiceberg, pandas),
+  finds the shipped Spark scripts and notebooks, and builds the pyFiles zip. (This is also the
+  proof that the code location never imports pyspark: it is not installed there at all.) That
+  every import of each layer is covered by its extra is checked statically in test_extras.py.
 """
 
 from __future__ import annotations
 
 import json
 import tarfile
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.packaging.conftest import Dist, Venv
 from tests.unit.http_fake import FakeLivy
 
 pytestmark = pytest.mark.packaging
@@ -28,16 +32,6 @@ GOLD_SCRIPTS = sorted(p.name for p in (REPO / "spark_scripts").glob("*.py"))
 JOBS_MODULES = sorted(p.name for p in (REPO / "spark_scripts" / "lakehouse_jobs").glob("*.py"))
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
 SHIPPED = "dagster_livy/lakehouse/project"
-
-# Refuses the named top-level modules, as if they were not installed (the layer must not need them).
-BLOCK = """
-import sys
-class _Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {blocked!r}:
-            raise ImportError(f'{{name}} is refused in this test (the layer must not import it)')
-sys.meta_path.insert(0, _Refuse())
-"""
 
 
 def test_wheel_ships_the_scripts_the_jobs_package_and_the_notebooks(dist):
@@ -62,10 +56,42 @@ def test_wheel_ships_the_scripts_the_jobs_package_and_the_notebooks(dist):
     assert {f"notebooks/{n}" for n in NOTEBOOKS} <= members
 
 
-def test_client_alone_talks_to_a_livy_http_server_with_requests_only(dist, new_venv):
-    venv = new_venv("venv-client")
-    secs = venv.pip_install(str(dist.wheel))
-    print(f"\nFIGURE fresh venv + `pip install dagster-livy` (wheel, requests only): {secs:.1f}s")
+def _extra(dist: Dist, extra: str) -> list[str]:
+    """The requirements of `extra` as the wheel's METADATA states them."""
+    with zipfile.ZipFile(dist.wheel) as zf:
+        metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    return [line.split(":", 1)[1].split(";")[0].strip() for line in metadata.splitlines()
+            if line.startswith("Requires-Dist:") and f'extra == "{extra}"' in line]
+
+
+@pytest.fixture(scope="module")
+def venvs(dist, new_venv) -> dict[str, Venv]:
+    """A fresh venv per layer, built concurrently (the installs mostly wait on the index and disk):
+    `client` is `pip install dagster-livy` (the wheel alone), `dagster` has only `[dagster]`,
+    `jupyter` only `[jupyter]`, `lakehouse` the two plus the `lakehouse` extra's papermill pin
+    (what loading the code location needs beyond the layers). Installed by uv from its cache
+    (conftest.Venv.uv_install): the four take about as long as pip took for one."""
+    lakehouse = _extra(dist, "lakehouse")
+    papermill = [r for r in lakehouse if r.startswith("papermill")]
+    assert len(papermill) == 1 and any(r.startswith("pyspark") for r in lakehouse), lakehouse
+    wanted = {"client": [str(dist.wheel)], "dagster": [f"{dist.wheel}[dagster]"],
+              "jupyter": [f"{dist.wheel}[jupyter]"], "lakehouse": [f"{dist.wheel}[dagster,jupyter]", *papermill]}
+
+    def build(name: str) -> tuple[Venv, float]:
+        venv = new_venv(f"venv-{name}")
+        return venv, venv.uv_install(*wanted[name])
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(len(wanted)) as pool:
+        built = dict(zip(wanted, pool.map(build, wanted)))
+    for name, (_, secs) in built.items():
+        print(f"\nFIGURE fresh venv + install {' '.join(Path(r).name for r in wanted[name])}: {secs:.1f}s")
+    print(f"FIGURE the {len(built)} venvs, concurrently: {time.monotonic() - began:.1f}s")
+    return {name: venv for name, (venv, _) in built.items()}
+
+
+def test_client_alone_talks_to_a_livy_http_server_with_requests_only(venvs):
+    venv = venvs["client"]
     installed = venv.installed()
     assert "requests" in installed
     assert not installed & {"dagster", "pyspark", "pyiceberg", "papermill", "jupyter-client", "ipykernel"}, installed
@@ -99,57 +125,79 @@ print(json.dumps({{"submitted": submitted.state.value, "ended": ended.state.valu
     assert [r.json for r in posted] == [{"file": "file:///tmp/x.py", "name": "pkg-client"}]
 
 
-@pytest.fixture(scope="module")
-def layers_venv(dist, new_venv):
-    """The Dagster and Jupyter extras (one venv: installing Dagster costs most of the time)."""
-    venv = new_venv("venv-layers")
-    secs = venv.pip_install(f"{dist.wheel}[dagster,jupyter]")
-    print(f"\nFIGURE fresh venv + `pip install dagster-livy[dagster,jupyter]`: {secs:.1f}s")
-    return venv
-
-
-def test_dagster_layer_without_pyspark(layers_venv):
-    assert "pyspark" not in layers_venv.installed()
+def test_dagster_layer_alone_without_jupyter_or_pyspark(venvs):
+    venv = venvs["dagster"]
+    installed = venv.installed()
+    assert {"dagster", "dagster-pipes", "requests"} <= installed, installed
+    assert not installed & {"pyspark", "py4j", "jupyter-client", "pyzmq", "papermill", "ipykernel"}, installed
     code = """
 import importlib.util, sys
 import dagster as dg
 import dagster_livy
 from dagster_livy.resource import LivyResource
-import dagster_livy.pipes
-assert dagster_livy.LivyResource is LivyResource and dagster_livy.PipesLivyClient
+from dagster_livy.pipes import PipesLivyClient
+assert dagster_livy.LivyResource is LivyResource and dagster_livy.PipesLivyClient is PipesLivyClient
 r = LivyResource(url="http://127.0.0.1:1")
 assert isinstance(r, dg.ConfigurableResource)
-print(importlib.util.find_spec("pyspark"), sorted(m for m in sys.modules if m.startswith("dagster_livy.lakehouse")))
+
+@dg.asset
+def table(context: dg.AssetExecutionContext, pipes_livy: PipesLivyClient):
+    return pipes_livy.run(context=context, file="local:/jobs/table.py").get_materialize_result()
+
+defs = dg.Definitions(assets=[table], resources={"pipes_livy": PipesLivyClient(livy=r)})
+defs.get_repository_def()
+assert isinstance(PipesLivyClient(livy=r), dg.PipesClient)
+print(importlib.util.find_spec("pyspark"), importlib.util.find_spec("jupyter_client"),
+      sorted(m for m in sys.modules if m.startswith(("dagster_livy.lakehouse", "dagster_livy.jupyter"))))
 """
-    assert layers_venv.py(code).stdout.split() == ["None", "[]"]
+    assert venv.py(code).stdout.split() == ["None", "None", "[]"]
 
 
-def test_jupyter_layer_without_dagster_or_pyspark(layers_venv):
-    code = BLOCK.format(blocked=("dagster", "pyspark", "dagster_pipes")) + """
-import importlib.metadata as m
-import dagster_livy.jupyter.provisioner, dagster_livy.jupyter.kernelspec, dagster_livy.jupyter.launcher
-from dagster_livy.jupyter.settings import KernelSettings
-(ep,) = [e for e in m.entry_points(group="jupyter_client.kernel_provisioners") if e.name == "livy-provisioner"]
-print(ep.load().__name__)
+def test_jupyter_layer_alone_without_dagster_or_pyspark(venvs):
+    """The kernelspec installs into the venv and jupyter_client's provisioner factory builds the
+    `livy-provisioner` for it (its entry point), with dagster and pyspark not installed at all."""
+    venv = venvs["jupyter"]
+    installed = venv.installed()
+    assert {"jupyter-client", "pyzmq", "cryptography"} <= installed, installed
+    assert not installed & {"dagster", "dagster-pipes", "pyspark", "py4j", "papermill"}, installed
+    code = """
+import importlib.util, json, sys
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.provisioning import KernelProvisionerFactory
+from dagster_livy.jupyter.kernelspec import install
+install()
+spec = KernelSpecManager().get_kernel_spec("pyspark-livy")
+provisioner = KernelProvisionerFactory.instance().create_provisioner_instance("k-1", spec, parent=None)
+settings = provisioner.settings()
+print(json.dumps({
+    "spec_dir": spec.resource_dir, "provisioner": type(provisioner).__name__,
+    "livy_url": settings.livy_url, "ship_packages": settings.ship_packages,
+    "absent": [m for m in ("dagster", "dagster_pipes", "pyspark") if importlib.util.find_spec(m) is None],
+    "loaded": sorted(m for m in sys.modules if m.split(".")[0] in {"dagster", "pyspark"}
+                     or m.startswith("dagster_livy.lakehouse")),
+}))
 """
-    assert layers_venv.py(code).stdout.split() == ["LivyProvisioner"]
+    # HOME in the venv: no kernelspec of the user's can shadow the one installed here.
+    env = {"LIVY_URL": "http://livy.test:8998", "HOME": str(venv.path),
+           "XDG_DATA_HOME": str(venv.path / "xdg")}
+    out = json.loads(venv.py(code, env=env).stdout.strip().splitlines()[-1])
+    assert out["spec_dir"].startswith(str(venv.path)), out
+    assert out["provisioner"] == "LivyProvisioner" and out["livy_url"] == "http://livy.test:8998", out
+    assert out["ship_packages"] == ["lakehouse_jobs"], out
+    assert out["absent"] == ["dagster", "dagster_pipes", "pyspark"] and out["loaded"] == [], out
 
 
-def test_lakehouse_code_location_from_the_wheel_without_pyspark(dist, layers_venv, tmp_path):
+def test_lakehouse_code_location_from_the_wheel_without_pyspark(venvs, tmp_path):
     """Loading the code location needs papermill beyond the two layers (the notebook assets), not
     pyspark (the Spark drivers need it, the code location must not): the definitions load, the
     shipped scripts and notebooks are found in site-packages, and the pyFiles zip is built from
     the installed lakehouse_jobs."""
-    requires = layers_venv.py(
-        "import importlib.metadata as m; print('\\n'.join(m.distribution('dagster-livy').requires))").stdout
-    lakehouse = [r.split(";")[0].strip() for r in requires.splitlines() if "extra == \"lakehouse\"" in r]
-    papermill = [r for r in lakehouse if r.startswith("papermill")]
-    assert len(papermill) == 1 and any(r.startswith("pyspark") for r in lakehouse), lakehouse
-    secs = layers_venv.pip_install(*papermill)
-    print(f"\nFIGURE + {papermill[0]}: {secs:.1f}s")
-    assert not layers_venv.installed() & {"pyspark", "pyiceberg", "pandas"}
+    venv = venvs["lakehouse"]
+    installed = venv.installed()
+    assert {"dagster", "jupyter-client", "papermill"} <= installed, installed
+    assert not installed & {"pyspark", "py4j", "pyiceberg", "pandas"}, installed
 
-    code = BLOCK.format(blocked=("pyspark", "py4j")) + f"""
+    code = f"""
 import json, sys, zipfile
 from pathlib import Path
 from dagster_livy.lakehouse.definitions import defs
@@ -165,11 +213,11 @@ print(json.dumps({{
     "zip": sorted(zipfile.ZipFile(zip_path).namelist()), "jobs": len(list(defs.jobs or [])),
 }}))
 """
-    out = json.loads(layers_venv.py(code).stdout.strip().splitlines()[-1])
-    site = str(layers_venv.path)
+    out = json.loads(venv.py(code).stdout.strip().splitlines()[-1])
+    site = str(venv.path)
     assert out["scripts_dir"].startswith(site) and "site-packages" in out["scripts_dir"], out["scripts_dir"]
     assert out["scripts"] == GOLD_SCRIPTS and out["notebooks"] == NOTEBOOKS
     assert out["script_uri"] == Path(out["scripts_dir"], "generate_silver.py").as_uri()
-    assert out["lakehouse_dir"] == str(layers_venv.path / ".lakehouse")  # the cwd's, not the package's
+    assert out["lakehouse_dir"] == str(venv.path / ".lakehouse")  # the cwd's, not the package's
     assert out["zip"] == [f"lakehouse_jobs/{m}" for m in JOBS_MODULES]
     assert out["jobs"] > 0

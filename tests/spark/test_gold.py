@@ -140,6 +140,33 @@ def test_checks_catch_a_wrong_rule_in_the_builder(spark, gold_run):
         result = checks.revenue_rank_dense(tied.withColumn("revenue_rank", wrong_rank))
         assert not result["passed"] and result["metadata"]["wrong_ranks"] > 0, result
 
+    # Revenue as the sum of unit prices (quantity forgotten): the check's own line amount disagrees.
+    from lakehouse_jobs import validity
+    from lakehouse_jobs.io import read_silver
+
+    valid_pu, _ = validity.clean_purchases(read_silver(spark, c.PURCHASES, day, day),
+                                           read_silver(spark, c.PRODUCTS))
+    assert valid_pu.where(F.col("quantity") > 1).count() > 0  # the fault is observable
+    price_only = valid_pu.groupBy(F.col("event_date").alias("date"), "customer_id").agg(
+        F.sum("unit_price").alias("_price_only"))
+    wrong = (cust.join(price_only, ["date", "customer_id"], "left")
+             .withColumn("revenue", F.coalesce("_price_only", F.lit(0)).cast(c.MONEY)).drop("_price_only"))
+    assert not checks.revenue_matches_silver(wrong, valid_pu)["passed"]
+
+
+def test_no_check_reuses_the_builders_expressions():
+    """The checks state their invariants on their own: checks.py imports nothing of gold.py, so a
+    wrong rule there (line revenue, segment, rank) cannot be repeated by the check meant to catch it."""
+    import ast
+    from pathlib import Path
+
+    import lakehouse_jobs.checks
+
+    tree = ast.parse(Path(lakehouse_jobs.checks.__file__).read_text())
+    imported = {(n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert not {m for m in imported if m.split(".")[-1] == "gold"}, imported
+
 
 def test_same_date_three_times_is_idempotent(spark, gold_run, catalog):
     from lakehouse_jobs import contract as c
