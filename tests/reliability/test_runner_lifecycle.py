@@ -135,8 +135,8 @@ def test_sigtermed_livy_is_detected_and_the_gold_batch_resubmitted_once(livy_sta
         wait_for(lambda: c.find_batch_by_name(name) and c.get_batch_state(name) is LivyState.RUNNING,
                  180, "the gold batch to run", every=0.2)
     began = time.monotonic()
-    livy_stack.livyctl("down")  # SIGTERM: Livy stops its batches and forgets them
-    livy_stack.livyctl("up", "--wait", "120")
+    livy_stack.run("down")  # SIGTERM: Livy stops its batches and forgets them
+    livy_stack.run("up", "--wait", "120")
     worker.join(timeout=300)
     assert not worker.is_alive()
     assert "error" not in outcome, outcome.get("error")
