@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,80 @@ def generate_silver(stack: LocalLivy, start: str, end: str, *, page_views_per_da
                                    page_views_per_day=page_views_per_day, seed=seed,
                                    dirty_share=dirty_share, name=unique_name(f"{label}-silver"))
 
+
+# -- a Dagster run worker with a running batch (termination tests) --------------------------
+def wait_for(predicate, timeout_s: float, what: str, every: float = 0.05):
+    """predicate()'s first truthy value; AssertionError naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def processes_with(marker: str) -> list[str]:
+    """`ps` lines of the live processes whose command line holds `marker`."""
+    out = subprocess.run(["ps", "-eww", "-o", "pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eww" not in line]
+
+
+def staged_sleeper(stack: LocalLivy, tmp_path: Path, tag: str) -> tuple[str, str]:
+    """tests/livy_scripts/sleeper.py staged under a unique file name (the marker, which finds its
+    spark-submit in `ps`); returns (file URL, marker)."""
+    marker = unique_name(f"sleeper_{tag}").replace("-", "_")
+    copy = tmp_path / f"{marker}.py"
+    copy.write_bytes((REPO / "tests" / "livy_scripts" / "sleeper.py").read_bytes())
+    return stack.stage(copy), marker
+
+
+@dataclass
+class RunWorker:
+    proc: subprocess.Popen
+    client: object  # LivyClient on the stack
+    batch: object  # the run's batch, seen RUNNING
+    marker: str  # in its spark-submit's command line
+    home: Path  # DAGSTER_HOME
+    log_path: Path  # the worker's stdout and stderr
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def runs(self) -> list:
+        import dagster as dg
+
+        return dg.DagsterInstance.from_config(str(self.home)).get_runs()
+
+
+@contextmanager
+def run_worker_with_running_batch(stack: LocalLivy, tmp_path: Path, module: str, job: str, batch_prefix: str,
+                                  **env: str):
+    """`dagster job execute` of `job` in `module` (its own process, as a run worker is) against
+    `stack`, the job's batch running a sleeper (TERMINATION_TEST_FILE); yields a RunWorker once the
+    batch runs and its spark-submit is up. On exit the worker gets 60 s to record the run's end."""
+    from dagster_livy import LivyClient, LivyState
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    file, marker = staged_sleeper(stack, tmp_path, job)
+    full_env = {**os.environ, "DAGSTER_HOME": str(home), "LIVY_URL": stack.url, "TERMINATION_TEST_FILE": file,
+                "PYTHONPATH": str(REPO), **env}
+    log_path = tmp_path / "run.log"
+    # A file, not a pipe: a full pipe would stall the run worker.
+    with open(log_path, "w") as log_file, LivyClient(stack.url) as client:
+        proc = subprocess.Popen([sys.executable, "-m", "dagster", "job", "execute", "-m", module, "-j", job],
+                                env=full_env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            def running():
+                return [b for b in client.list_batches() if (b.name or "").startswith(batch_prefix)
+                        and b.state is LivyState.RUNNING]
+            batch = wait_for(running, 180, "the batch to run", every=0.2)[0]
+            wait_for(lambda: processes_with(marker), 60, "its spark-submit")
+            yield RunWorker(proc, client, batch, marker, home, log_path)
+        finally:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=60)
