@@ -17,6 +17,7 @@ from bench.context import Context
 from bench.report import fmt, median, progress
 from bench.runs import QUIET_LOGGERS, generate_silver
 from bench.stack import wait_quiet
+from dagster_livy.lakehouse.testing import materialization_metadata
 
 DATE = "2025-03-06"
 GOAL = 2.0  # three batches / one batch, ratio of medians
@@ -34,13 +35,12 @@ class Side:
 
 def _collect(side: Side, result) -> None:
     side.success &= result.success
-    for event in result.get_asset_materialization_events():
-        md = event.event_specific_data.materialization.metadata
-        side.rows[".".join(event.asset_key.path)] = md["dagster/row_count"].value
-        name = md["livy_batch_name"].value
+    for table, md in materialization_metadata(result.all_events):
+        side.rows[table] = md["dagster/row_count"]
+        name = md["livy_batch_name"]
         if name not in side.batches:
             side.batches.add(name)
-            side.batch_s.append(md["livy_duration_s"].value)
+            side.batch_s.append(md["livy_duration_s"])
     if not result.success and side.error is None:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         side.error = str(failures[0].step_failure_data.error.message)[:160] if failures else "failed"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,46 +27,6 @@ LIVYCTL = REPO / "livy" / "livyctl.py"
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
-@dataclass(frozen=True)
-class LivyStack:
-    url: str
-    env: dict[str, str]  # what the server runs with (LIVY_HOME, SPARK_CONF_DIR, LAKEHOUSE_DIR, ...)
-    run_dir: Path | None
-    started_here: bool
-
-    @property
-    def staging_dir(self) -> Path:
-        return Path(self.env["LIVY_STAGING_DIR"])
-
-    @property
-    def lakehouse_dir(self) -> Path:
-        return Path(self.env["LAKEHOUSE_DIR"])
-
-    @property
-    def server_log(self) -> Path:
-        return Path(self.env["LIVY_LOG_DIR"]) / "livy-server.out"
-
-    def pid(self) -> int | None:
-        try:
-            return int((self.run_dir / "livy-server.pid").read_text())
-        except (OSError, TypeError, ValueError):
-            return None
-
-    def livyctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run_livyctl(self.ctl_env, *args, check=check)
-
-    @property
-    def ctl_env(self) -> dict[str, str]:
-        return {k: self.env[k] for k in ("LIVY_RUN_DIR", "LIVY_PORT", "LAKEHOUSE_DIR") if k in self.env}
-
-    def stage(self, path: Path) -> str:
-        """Copy a local script into the whitelisted staging dir; return its file: URL."""
-        self.staging_dir.mkdir(parents=True, exist_ok=True)
-        target = self.staging_dir / path.name
-        target.write_bytes(path.read_bytes())
-        return target.as_uri()
-
-
 def run_livyctl(extra_env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = LocalLivy(LIVYCTL, dict(extra_env)).run(*args, check=False)
     if check and proc.returncode != 0:
@@ -72,16 +35,16 @@ def run_livyctl(extra_env: dict[str, str], *args: str, check: bool = True) -> su
 
 
 @pytest.fixture(scope="session")
-def livy_stack(tmp_path_factory) -> LivyStack:
+def livy_stack(tmp_path_factory) -> LocalLivy:
     remote = os.environ.get("LIVY_TEST_URL")
     if remote:
-        yield LivyStack(url=remote.rstrip("/"), env=dict(os.environ), run_dir=None, started_here=False)
+        yield LocalLivy.attach(LIVYCTL, remote)
         return
     local = LocalLivy.start(LIVYCTL, tmp_path_factory.mktemp("stack"))
     try:
-        yield LivyStack(url=local.url, env=local.env, run_dir=local.run_dir, started_here=True)
+        yield local
     finally:
-        local.stop()
+        print(local.stop(strict=True))
 
 
 # -- kernel batches (the kernel and notebook tests) ------------------------------------------
@@ -100,13 +63,12 @@ def kernel_batches(livy) -> list:
 
 
 # -- silver through the test Livy (pipeline, reliability and notebook tests) ----------------
-def point_lakehouse_at(stack: LivyStack, mp: pytest.MonkeyPatch) -> None:
+def point_lakehouse_at(stack: LocalLivy, mp: pytest.MonkeyPatch) -> None:
     """Point the lakehouse settings (and a kernel a test starts) at the test Livy and lakehouse."""
-    for key in ("LIVY_URL", "LIVY_STAGING_DIR", "LAKEHOUSE_DIR"):
-        mp.setenv(key, str(stack.env[key]))
+    stack.point_lakehouse_at(mp.setenv)
 
 
-def lakehouse_catalog(stack: LivyStack):
+def lakehouse_catalog(stack: LocalLivy):
     """pyiceberg's view of the test stack's SQLite catalog."""
     return open_catalog(stack.lakehouse_dir, env={})
 
@@ -116,7 +78,7 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_day: int, seed: int,
+def generate_silver(stack: LocalLivy, start: str, end: str, *, page_views_per_day: int, seed: int,
                     dirty_share: float, label: str):
     """Deterministic silver for start..end, written by generate_silver.py as a real Livy batch
     (with the lakehouse settings already pointed at `stack`); returns the BatchResult."""
@@ -126,3 +88,81 @@ def generate_silver(stack: LivyStack, start: str, end: str, *, page_views_per_da
     return testing.generate_silver(stack.url, LakehouseSettings.from_env(), start=start, end=end,
                                    page_views_per_day=page_views_per_day, seed=seed,
                                    dirty_share=dirty_share, name=unique_name(f"{label}-silver"))
+
+
+# -- a Dagster run worker with a running batch (termination tests) --------------------------
+def wait_for(predicate, timeout_s: float, what: str, every: float = 0.05):
+    """predicate()'s first truthy value; AssertionError naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def processes_with(marker: str) -> list[str]:
+    """`ps` lines of the live processes whose command line holds `marker`."""
+    out = subprocess.run(["ps", "-eww", "-o", "pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eww" not in line]
+
+
+def staged_sleeper(stack: LocalLivy, tmp_path: Path, tag: str) -> tuple[str, str]:
+    """tests/livy_scripts/sleeper.py staged under a unique file name (the marker, which finds its
+    spark-submit in `ps`); returns (file URL, marker)."""
+    marker = unique_name(f"sleeper_{tag}").replace("-", "_")
+    copy = tmp_path / f"{marker}.py"
+    copy.write_bytes((REPO / "tests" / "livy_scripts" / "sleeper.py").read_bytes())
+    return stack.stage(copy), marker
+
+
+@dataclass
+class RunWorker:
+    proc: subprocess.Popen
+    client: object  # LivyClient on the stack
+    batch: object  # the run's batch, seen RUNNING
+    marker: str  # in its spark-submit's command line
+    home: Path  # DAGSTER_HOME
+    log_path: Path  # the worker's stdout and stderr
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def runs(self) -> list:
+        import dagster as dg
+
+        return dg.DagsterInstance.from_config(str(self.home)).get_runs()
+
+
+@contextmanager
+def run_worker_with_running_batch(stack: LocalLivy, tmp_path: Path, module: str, job: str, batch_prefix: str,
+                                  **env: str):
+    """`dagster job execute` of `job` in `module` (its own process, as a run worker is) against
+    `stack`, the job's batch running a sleeper (TERMINATION_TEST_FILE); yields a RunWorker once the
+    batch runs and its spark-submit is up. On exit the worker gets 60 s to record the run's end."""
+    from dagster_livy import LivyClient, LivyState
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    file, marker = staged_sleeper(stack, tmp_path, job)
+    full_env = {**os.environ, "DAGSTER_HOME": str(home), "LIVY_URL": stack.url, "TERMINATION_TEST_FILE": file,
+                "PYTHONPATH": str(REPO), **env}
+    log_path = tmp_path / "run.log"
+    # A file, not a pipe: a full pipe would stall the run worker.
+    with open(log_path, "w") as log_file, LivyClient(stack.url) as client:
+        proc = subprocess.Popen([sys.executable, "-m", "dagster", "job", "execute", "-m", module, "-j", job],
+                                env=full_env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            def running():
+                return [b for b in client.list_batches() if (b.name or "").startswith(batch_prefix)
+                        and b.state is LivyState.RUNNING]
+            batch = wait_for(running, 180, "the batch to run", every=0.2)[0]
+            wait_for(lambda: processes_with(marker), 60, "its spark-submit")
+            yield RunWorker(proc, client, batch, marker, home, log_path)
+        finally:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=60)

@@ -6,7 +6,8 @@
   spark_scripts/generate_silver.py as a real Livy batch.
 - `materializations`: the metadata values of the materializations in a run's events.
 - `LocalLivy`: a private Livy started and stopped with the checkout's livy/livyctl.py (free
-  loopback port, own run dir and lakehouse), as the tests and the bench run it.
+  loopback port, own run dir and lakehouse), as the tests and the bench run it; `attach` wraps a
+  server already running elsewhere (LIVY_TEST_URL) with the same interface.
 
 No pyspark, no Dagster import at module level: the REST client layer and pyiceberg suffice.
 """
@@ -101,17 +102,21 @@ def free_port() -> int:
 @dataclass
 class LocalLivy:
     """A Livy server of its own, run by the checkout's livy/livyctl.py: `ctl_env` is what livyctl
-    is started and stopped with (LIVY_RUN_DIR, LAKEHOUSE_DIR, LIVY_PORT, ...), `env` what the
-    server and its spark-submits run with (`livyctl env --json`)."""
+    is started and stopped with (LIVY_RUN_DIR, LAKEHOUSE_DIR, LIVY_PORT, and options such as
+    LIVY_LOG_MAX_SIZE / LIVY_LOG_BACKUPS), `env` what the server and its spark-submits run with
+    (`livyctl env --json`). `started_here` is False for a server attached by URL, which the
+    caller may not restart or kill."""
 
     livyctl: Path
     ctl_env: dict[str, str]
     env: dict[str, str] = field(default_factory=dict)
+    started_here: bool = True
 
     @classmethod
     def start(cls, livyctl: Path, base: Path, wait_s: int = 120, **extra_env: str) -> "LocalLivy":
-        """Start it on a free loopback port with its run dir and lakehouse under `base`. A
-        failed start stops what it left (a half-started JVM must not outlive the caller)."""
+        """Start it on a free loopback port with its run dir and lakehouse under `base`
+        (`extra_env` adds to or overrides livyctl's environment). A failed start stops what it
+        left (a half-started JVM must not outlive the caller)."""
         ctl_env = {"LIVY_RUN_DIR": str(base / "livy-run"), "LAKEHOUSE_DIR": str(base / "lakehouse"),
                    "LIVY_PORT": str(free_port()), **extra_env}
         stack = cls(livyctl=Path(livyctl), ctl_env=ctl_env)
@@ -122,6 +127,13 @@ class LocalLivy:
         stack.env = {**json.loads(stack.run("env", "--json").stdout), **ctl_env}
         return stack
 
+    @classmethod
+    def attach(cls, livyctl: Path, url: str, env: Mapping[str, str] | None = None) -> "LocalLivy":
+        """A server running elsewhere at `url` (its settings, e.g. LIVY_STAGING_DIR and
+        LAKEHOUSE_DIR, from `env`, default os.environ): no run dir, never started or stopped here."""
+        return cls(livyctl=Path(livyctl), ctl_env={}, started_here=False,
+                   env={**(os.environ if env is None else env), "LIVY_URL": url.rstrip("/")})
+
     def run(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
         """`livyctl <args>` with this stack's environment (PYTHON: this interpreter)."""
         full = {**os.environ, **(self.ctl_env if env is None else env), "PYTHON": sys.executable,
@@ -131,20 +143,70 @@ class LocalLivy:
             raise RuntimeError(f"livyctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def stop(self) -> str:
+    def ensure_up(self, wait_s: int = 120) -> None:
+        """Start it again if a test stopped or killed it (`livyctl up` adopts a running one)."""
+        self.run("up", "--wait", str(wait_s))
+
+    def stop(self, strict: bool = False) -> str:
+        """`livyctl down`, then stop any process still carrying this server's run-dir marker (a
+        driver that outlived it: nothing it started may outlive it); `strict` raises naming them."""
         proc = self.run("down", check=False)
-        return (proc.stdout + proc.stderr).strip()
+        out = (proc.stdout + proc.stderr).strip()
+        left = self.marked_processes()
+        if left:
+            self.stackproc.stop_processes(left, grace_s=1)
+            out += f"\nstopped processes left after livyctl down: {[p.describe() for p in left]}"
+            if strict:
+                raise RuntimeError(out)
+        return out
 
     url = property(lambda self: self.env["LIVY_URL"])
     staging_dir = property(lambda self: Path(self.env["LIVY_STAGING_DIR"]))
     lakehouse_dir = property(lambda self: Path(self.env["LAKEHOUSE_DIR"]))
-    run_dir = property(lambda self: Path(self.ctl_env["LIVY_RUN_DIR"]))
+    log_dir = property(lambda self: Path(self.env["LIVY_LOG_DIR"]))
+    server_log = property(lambda self: self.log_dir / "livy-server.out")
+
+    @property
+    def run_dir(self) -> Path | None:
+        return Path(self.ctl_env["LIVY_RUN_DIR"]) if "LIVY_RUN_DIR" in self.ctl_env else None
 
     def server_pid(self) -> int | None:
         try:
             return int((self.run_dir / "livy-server.pid").read_text().strip())
-        except (OSError, ValueError):
+        except (OSError, TypeError, ValueError):
             return None
+
+    def stage(self, path: Path) -> str:
+        """Copy a local script into the whitelisted staging dir; return its file: URL."""
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        target = self.staging_dir / Path(path).name
+        target.write_bytes(Path(path).read_bytes())
+        return target.as_uri()
+
+    def marked_processes(self) -> list:
+        """The live processes this server started (livy/stackproc.py's run-dir marker): the
+        server JVM and every driver, even one whose server was killed."""
+        return self.stackproc.marked_processes(self.run_dir) if self.run_dir else []
+
+    def drivers(self, needle: str) -> list:
+        """This server's Python driver processes running `needle` (not the spark-submit JVM,
+        whose command line names the script too)."""
+        return [p for p in self.marked_processes()
+                if needle in p.cmdline and "org.apache.spark.deploy.SparkSubmit" not in p.cmdline]
+
+    @property
+    def stackproc(self):
+        """livy/stackproc.py next to `livyctl`, loaded as livyctl loads it (livy/ is scripts, not
+        a package): process markers, listeners, alive/stop helpers."""
+        import importlib.util
+
+        module = sys.modules.get("stackproc")
+        if module is None:
+            spec = importlib.util.spec_from_file_location("stackproc", self.livyctl.parent / "stackproc.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["stackproc"] = module
+            spec.loader.exec_module(module)
+        return module
 
     def point_lakehouse_at(self, setenv: Callable[[str, str], Any]) -> None:
         """Point the lakehouse settings (and a kernel started after) at this Livy and lakehouse:

@@ -107,7 +107,7 @@ def _pipes_partition_range(pipes) -> tuple[str, str] | None:
     """(start, end) partition keys of a real Pipes context, else None."""
     from dagster_pipes import DagsterPipesError, PipesContext
 
-    if not isinstance(pipes, PipesContext):  # standalone: a no-op MagicMock
+    if not isinstance(pipes, PipesContext):  # standalone: cli.NoPipes
         return None
     try:
         if pipes.is_partition_step:

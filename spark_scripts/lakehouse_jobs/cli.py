@@ -5,10 +5,11 @@
     generate_silver.py       main_generate()
 
 Arguments: `args` (dates, catalog, --tables). The gold tables: `runner` on `pipeline`. What Dagster
-and the log hear: `reporting`. Without Pipes arguments the Pipes context is a no-op, so the
+and the log hear: `reporting`. Without Pipes arguments `pipes` is a no-op (NoPipes), so the
 scripts also run under plain spark-submit; dagster_pipes is imported lazily.
 """
 
+import logging
 import time
 
 from pyspark.sql import SparkSession
@@ -24,10 +25,40 @@ from .progress import report_progress
 from .reporting import materialization_metadata, spark_app_metadata, summary_line  # noqa: F401
 
 
+STANDALONE_NOTICE = ("not launched by Dagster (no --dagster-pipes-context): nothing is reported to Dagster; "
+                     "the results are in the summary line")
+
+
+class NoPipes:
+    """The `pipes` of a run Dagster did not launch (plain spark-submit, tests, bench): every report
+    goes nowhere, progress goes to the `lakehouse_jobs` logger, the summary lines to stdout.
+    Dagster's own no-op context (open_dagster_pipes without Pipes arguments) does the same but
+    raises a Python warning, and running without Dagster is a supported use of these scripts, not
+    a mistake: `_open_pipes` says so in one line instead (STANDALONE_NOTICE)."""
+
+    log = logging.getLogger("lakehouse_jobs")
+
+    def __enter__(self) -> "NoPipes":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def _nothing(self, *args, **kwargs) -> None:
+        return None
+
+    report_custom_message = report_asset_materialization = report_asset_check = _nothing
+
+
 def _open_pipes():
+    """Dagster Pipes when Dagster launched the script (--dagster-pipes-context), else NoPipes."""
     from dagster_pipes import PipesCliArgsParamsLoader, open_dagster_pipes
 
-    return open_dagster_pipes(params_loader=PipesCliArgsParamsLoader())
+    loader = PipesCliArgsParamsLoader()
+    if not loader.is_dagster_pipes_process():
+        print(f"lakehouse_jobs: {STANDALONE_NOTICE}", flush=True)
+        return NoPipes()
+    return open_dagster_pipes(params_loader=loader)
 
 
 def _gold(tables: list[str], args, spark: SparkSession | None) -> list[JobResult]:

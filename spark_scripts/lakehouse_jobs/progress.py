@@ -28,7 +28,7 @@ EVERY_S = 3.0
 @contextmanager
 def report_progress(spark, pipes, every_s: float = EVERY_S) -> Iterator["ProgressReporter"]:
     """Report Spark job/stage progress through `pipes.log` every `every_s` seconds while the
-    block runs (`pipes` may be dagster_pipes' no-op context of a standalone run)."""
+    block runs (`pipes` may be cli.NoPipes, the no-op of a standalone run)."""
     reporter = ProgressReporter(spark.sparkContext.statusTracker(), pipes.log, every_s)
     reporter.start()
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port, run_livyctl
+from tests.conftest import LIVYCTL, REPO, LocalLivy, free_port
 
 CLUSTERCTL = REPO / "livy" / "clusterctl.py"
 
@@ -50,7 +50,12 @@ class ClusterStack:
     base: Path
     ctl_env: dict[str, str]     # what clusterctl/livyctl were started with (ports, dirs)
     settings: dict[str, str]    # `clusterctl env`: master URL, ICEBERG_DB_*, DAGSTER_PG_*
-    livy_env: dict[str, str]    # `livyctl env` + the above: what a client process needs
+    livy: LocalLivy             # the tests' one Livy harness, started with the above
+
+    @property
+    def livy_env(self) -> dict[str, str]:
+        """`livyctl env` + the above: what a client process needs."""
+        return self.livy.env
 
     @property
     def master_ui(self) -> str:
@@ -84,12 +89,12 @@ def cluster_stack() -> ClusterStack:
         "LAKEHOUSE_DIR": str(base / "lakehouse"),
         "LIVY_PORT": str(free_port()),
     }
+    livy = None
     try:
         clusterctl(ctl_env, "up")
         settings = json.loads(clusterctl(ctl_env, "env", "--json").stdout)
-        run_livyctl({**ctl_env, **settings}, "up", "--wait", "120")
-        livy_env = {**json.loads(run_livyctl({**ctl_env, **settings}, "env", "--json").stdout), **ctl_env, **settings}
-        stack = ClusterStack(base=base, ctl_env=ctl_env, settings=settings, livy_env=livy_env)
+        livy = LocalLivy.start(LIVYCTL, base, **{**ctl_env, **settings})
+        stack = ClusterStack(base=base, ctl_env=ctl_env, settings=settings, livy=livy)
         clusterctl({**ctl_env, **settings}, "dagster-yaml", str(stack.dagster_home))
         # As `make dev`/`make demo` CLUSTER=1 do: the `livy` pool's limit on the instance before
         # runs start at once (dagster_livy/lakehouse/pools.py).
@@ -98,6 +103,9 @@ def cluster_stack() -> ClusterStack:
         assert pools.returncode == 0, pools.stdout + pools.stderr
         yield stack
     finally:
-        run_livyctl(ctl_env, "down", check=False)
-        clusterctl(ctl_env, "down", check=False)
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            if livy is not None:
+                print(livy.stop(strict=True))
+        finally:
+            clusterctl(ctl_env, "down", check=False)
+            shutil.rmtree(base, ignore_errors=True)

@@ -2,18 +2,14 @@
 reader carry the Pipes traffic; forward_termination=False leaves the batch running when the run
 is terminated (the default, deleting it, is covered by the reliability suite's termination test)."""
 
-import os
 import signal
-import subprocess
-import sys
 from contextlib import contextmanager
 
 import dagster as dg
 import pytest
 
-from dagster_livy import LivyClient, LivyResource, LivyState, PipesLivyClient
-from tests.conftest import REPO
-from tests.reliability.test_runner_lifecycle import processes_with, staged_sleeper, wait_for
+from dagster_livy import LivyResource, LivyState, PipesLivyClient
+from tests.conftest import REPO, processes_with, run_worker_with_running_batch, wait_for
 
 pytestmark = pytest.mark.integration
 SCRIPTS = REPO / "tests" / "livy_scripts"
@@ -69,36 +65,18 @@ def test_injected_context_injector_and_message_reader_carry_pipes(livy_stack, tm
 
 
 def test_forward_termination_false_leaves_the_batch_running(livy_stack, tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    file, marker = staged_sleeper(livy_stack, tmp_path, "keep")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "LIVY_URL": livy_stack.url, "TERMINATION_TEST_FILE": file,
-           "PIPES_FORWARD_TERMINATION": "0", "PYTHONPATH": str(REPO)}
-    log_path = tmp_path / "run.log"
-    batch = None
-    with open(log_path, "w") as log_file, LivyClient(livy_stack.url) as client:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "job", "execute", "-m", "tests.integration.pipes_termination_job",
-             "-j", "long_pipes_job"], env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
+    with run_worker_with_running_batch(livy_stack, tmp_path, "tests.integration.pipes_termination_job",
+                                       "long_pipes_job", "long_pipes--", PIPES_FORWARD_TERMINATION="0") as worker:
         try:
-            def running():
-                return [b for b in client.list_batches() if (b.name or "").startswith("long_pipes--")
-                        and b.state is LivyState.RUNNING]
-            batch = wait_for(running, 180, "the batch to run", every=0.2)[0]
-            wait_for(lambda: processes_with(marker), 60, "its spark-submit")
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=120)  # the run worker ended ...
-            kept = client.find_batch_by_name(batch.name)
+            worker.proc.send_signal(signal.SIGTERM)
+            worker.proc.wait(timeout=120)  # the run worker ended ...
+            kept = worker.client.find_batch_by_name(worker.batch.name)
             assert kept is not None and kept.state is LivyState.RUNNING  # ... and its batch runs on
-            assert processes_with(marker)
+            assert processes_with(worker.marker)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=60)
-            if batch is not None:
-                client.delete_batch(batch.name)  # the test's own cleanup
-    output = log_path.read_text()
+            worker.client.delete_batch(worker.batch.name)  # the test's own cleanup
+    output = worker.output()
     assert "running on purpose" in output and "forward_termination=False" in output, output[-3000:]
-    runs = dg.DagsterInstance.from_config(str(home)).get_runs()
+    runs = worker.runs()
     assert len(runs) == 1 and runs[0].status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
-    wait_for(lambda: not processes_with(marker), 60, "spark-submit to exit after the test's delete")
+    wait_for(lambda: not processes_with(worker.marker), 60, "spark-submit to exit after the test's delete")

@@ -116,7 +116,7 @@ def process_group(pid: int) -> set[int]:
 
 
 def test_stack_listens_on_loopback_only(livy_stack):
-    pid = livy_stack.pid()
+    pid = livy_stack.server_pid()
     if pid is None:
         pytest.skip("server not started by the tests")
     addresses = listening_addresses(process_group(pid))

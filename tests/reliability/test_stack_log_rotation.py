@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import REPO
-from tests.reliability.conftest import LOG_BACKUPS, LOG_MAX_KB
+from tests.reliability.conftest import LOG_BACKUPS, LOG_MAX_KB, submit, wait_state
 
 pytestmark = pytest.mark.integration
 PRINTER = REPO / "tests" / "livy_scripts" / "printer.py"
@@ -23,8 +23,8 @@ SLACK = 4096
 def test_server_log_is_size_bounded(own_livy):
     own_livy.ensure_up()
     name = "log-rotation"
-    own_livy.submit(name, PRINTER, str(LINES))
-    batch = own_livy.wait_state(name, ("success", "dead", "killed"))
+    submit(own_livy, name, PRINTER, str(LINES))
+    batch = wait_state(own_livy, name, ("success", "dead", "killed"))
     assert batch["state"] == "success", batch
     logs = sorted(own_livy.log_dir.glob("livy-server.out*"))
     names = sorted(p.name for p in logs)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import REPO
-from tests.reliability.conftest import stackproc
+from tests.reliability.conftest import stackproc, submit, wait_driver
 
 pytestmark = pytest.mark.integration
 SLEEPER = REPO / "tests" / "livy_scripts" / "sleeper.py"
@@ -23,9 +23,9 @@ SLEEPER = REPO / "tests" / "livy_scripts" / "sleeper.py"
 def crash_with_running_driver(own_livy, name: str) -> list:
     """Start a long batch, SIGKILL the server JVM; return the driver processes that survived."""
     own_livy.ensure_up()
-    own_livy.submit(name, SLEEPER, "600")
-    own_livy.wait_driver("sleeper.py")
-    jvm = own_livy.pid()
+    submit(own_livy, name, SLEEPER, "600")
+    wait_driver(own_livy, "sleeper.py")
+    jvm = own_livy.server_pid()
     os.kill(jvm, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while stackproc.alive(jvm) and time.monotonic() < deadline:
@@ -49,21 +49,21 @@ def assert_stopped_and_named(survivors: list, output: str) -> None:
 def test_up_after_sigkill_stops_the_orphaned_drivers(own_livy):
     survivors = crash_with_running_driver(own_livy, "orphan-up")
     began = time.monotonic()
-    out = own_livy.livyctl("up", "--wait", "120")
+    out = own_livy.run("up", "--wait", "120")
     took = time.monotonic() - began
     assert_stopped_and_named(survivors, out.stdout)
     assert "left running by an earlier Livy" in out.stdout
     assert "spark-submit of batch orphan-up" in out.stdout, out.stdout
     # Only the new server remains of this run dir.
     remaining = stackproc.marked_processes(own_livy.run_dir)
-    assert [p.pid for p in remaining] == [own_livy.pid()], [p.describe() for p in remaining]
+    assert [p.pid for p in remaining] == [own_livy.server_pid()], [p.describe() for p in remaining]
     print(f"\nFIGURE up after SIGKILL: {len(survivors)} orphan processes "
           f"({', '.join(str(p.pid) for p in survivors)}) stopped and named; `up` took {took:.1f}s")
 
 
 def test_down_after_sigkill_stops_every_driver(own_livy):
     survivors = crash_with_running_driver(own_livy, "orphan-down")
-    out = own_livy.livyctl("down")
+    out = own_livy.run("down")
     assert_stopped_and_named(survivors, out.stdout)
     assert stackproc.marked_processes(own_livy.run_dir) == []
     print(f"\nFIGURE down after SIGKILL: {len(survivors)} orphan processes stopped and named")
@@ -71,11 +71,11 @@ def test_down_after_sigkill_stops_every_driver(own_livy):
 
 def test_down_stops_the_server_and_its_running_driver(own_livy):
     own_livy.ensure_up()
-    own_livy.submit("down-running", SLEEPER, "600")
-    drivers = own_livy.wait_driver("sleeper.py")
-    jvm = own_livy.pid()
+    submit(own_livy, "down-running", SLEEPER, "600")
+    drivers = wait_driver(own_livy, "sleeper.py")
+    jvm = own_livy.server_pid()
     began = time.monotonic()
-    own_livy.livyctl("down")
+    own_livy.run("down")
     took = time.monotonic() - began
     assert not stackproc.alive(jvm)
     assert stackproc.marked_processes(own_livy.run_dir) == []

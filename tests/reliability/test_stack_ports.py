@@ -24,13 +24,13 @@ pytestmark = pytest.mark.integration
 def test_up_status_check_down_follow_livy_port(own_livy):
     own_livy.ensure_up()
     port = int(own_livy.env["LIVY_PORT"])
-    status = own_livy.livyctl("status")
+    status = own_livy.run("status")
     assert f"running at http://127.0.0.1:{port}" in status.stdout, status.stdout
-    assert own_livy.livyctl("check", check=False).returncode == 0
+    assert own_livy.run("check", check=False).returncode == 0
     # What answers on the port is the process livyctl started and recorded.
-    assert stackproc.listener_pid(port) == own_livy.pid() == state_of(own_livy.run_dir)["pid"]
+    assert stackproc.listener_pid(port) == own_livy.server_pid() == state_of(own_livy.run_dir)["pid"]
     assert requests.get(f"{own_livy.url}/version", timeout=10).ok
-    print(f"\nFIGURE LIVY_PORT={port}: up/status/check answered on it; listener pid {own_livy.pid()}")
+    print(f"\nFIGURE LIVY_PORT={port}: up/status/check answered on it; listener pid {own_livy.server_pid()}")
 
 
 def other_checkout(tmp_path, port: int) -> dict[str, str]:
@@ -46,15 +46,15 @@ def test_up_refuses_another_checkouts_livy(own_livy, tmp_path):
     took = time.monotonic() - began
     assert out.returncode == 1, out
     msg = out.stderr
-    assert f"pid {own_livy.pid()}" in msg and str(own_livy.run_dir) in msg, msg
+    assert f"pid {own_livy.server_pid()}" in msg and str(own_livy.run_dir) in msg, msg
     assert own_livy.env["LAKEHOUSE_DIR"] in msg and "LIVY_PORT=" in msg and "make down" in msg, msg
     assert not (tmp_path / "other-run" / "livy-server.pid").exists()
     # status and check say the same, without touching the server.
     assert run_livyctl(env, "check", check=False).returncode == 1
     assert run_livyctl(env, "status", check=False).returncode == 4
-    assert stackproc.alive(own_livy.pid())
+    assert stackproc.alive(own_livy.server_pid())
     print(f"\nFIGURE another checkout's Livy on the port: refused in {took:.2f}s, message names "
-          f"pid {own_livy.pid()} and run dir {own_livy.run_dir}")
+          f"pid {own_livy.server_pid()} and run dir {own_livy.run_dir}")
 
 
 def test_up_refuses_a_process_that_is_not_livy(tmp_path):
@@ -94,19 +94,19 @@ def test_demo_refuses_another_checkouts_livy(own_livy, tmp_path):
 
 def test_up_adopts_its_own_server_when_the_pid_file_is_lost(own_livy):
     own_livy.ensure_up()
-    pid = own_livy.pid()
+    pid = own_livy.server_pid()
     (own_livy.run_dir / "livy-server.pid").unlink()
-    out = own_livy.livyctl("up")
+    out = own_livy.run("up")
     assert f"already running (pid {pid})" in out.stdout, out.stdout
-    assert own_livy.pid() == pid and stackproc.alive(pid)
+    assert own_livy.server_pid() == pid and stackproc.alive(pid)
     print(f"\nFIGURE pid file lost: `up` recognized its own server (pid {pid}) by LIVY_CONF_DIR, no restart")
 
 
 def test_own_server_with_another_lakehouse_is_refused(own_livy, tmp_path):
     own_livy.ensure_up()
-    env = {**own_livy.env, "LAKEHOUSE_DIR": str(tmp_path / "elsewhere")}
+    env = {**own_livy.ctl_env, "LAKEHOUSE_DIR": str(tmp_path / "elsewhere")}
     for cmd in ("up", "check"):
-        out = run_livyctl(env, cmd, check=False)
+        out = own_livy.run(cmd, check=False, env=env)
         assert out.returncode == 1, out
         assert f"writes to lakehouse {own_livy.env['LAKEHOUSE_DIR']}" in out.stderr, out.stderr
     print("\nFIGURE own server, other LAKEHOUSE_DIR: up/check refuse, naming both lakehouses")
@@ -116,15 +116,15 @@ def test_own_server_with_another_setup_is_refused_by_check_and_status(own_livy):
     # `make up` (local mode, SQLite) then `make demo CLUSTER=1`: `check` (what the demo runs) and
     # `status` must not pass the local-mode server off as the cluster one.
     own_livy.ensure_up()
-    env = {**own_livy.env, "LIVY_SPARK_MASTER": "spark://127.0.0.1:7077", "ICEBERG_DB_HOST": "127.0.0.1",
+    env = {**own_livy.ctl_env, "LIVY_SPARK_MASTER": "spark://127.0.0.1:7077", "ICEBERG_DB_HOST": "127.0.0.1",
            "ICEBERG_DB_PORT": "5433", "ICEBERG_DB": "iceberg", "ICEBERG_DB_USER": "iceberg",
            "ICEBERG_DB_PASSWORD": "unused"}
-    check = run_livyctl(env, "check", check=False)
+    check = own_livy.run("check", check=False, env=env)
     assert check.returncode == 1, check
     assert "local[*]" in check.stderr and "spark://127.0.0.1:7077" in check.stderr, check.stderr
     assert "jdbc:postgresql://127.0.0.1:5433/iceberg" in check.stderr and "catalog.db" in check.stderr
     assert "make down" in check.stderr
-    status = run_livyctl(env, "status", check=False)
+    status = own_livy.run("status", check=False, env=env)
     assert status.returncode == 4 and "spark://127.0.0.1:7077" in status.stdout, status
-    assert own_livy.livyctl("check", check=False).returncode == 0  # as asked: still accepted
+    assert own_livy.run("check", check=False).returncode == 0  # as asked: still accepted
     print("\nFIGURE own local-mode server, cluster setup asked: check exits 1, status 4, naming both setups")
