@@ -15,6 +15,7 @@ from bench.context import Context
 from bench.report import fmt, median, progress
 from bench.stack import wait_quiet
 from dagster_livy import BatchRunner, LivyClient, LivyTimeoutError
+from dagster_livy.batches import PAGE_DEFER_S
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.polling import BATCH_POLL, PollPolicy
 
@@ -52,6 +53,7 @@ spark.stop()
 print('{"__dagster_pipes_version": "0.1", "method": "closed", "params": {}}', flush=True)
 '''
 SPARK_RUNS = 2
+LONG_DEFER_S = 15.0  # the chatty case again with log pages deferred this long (fewer requests, later lines)
 CHATTY_PER_S = 20  # lines a second: more than the 9 newest lines a poll's answer carries
 OBSERVE_EVERY_S = 0.05  # the observer's cadence: the resolution of "when Livy reported the end"
 
@@ -163,7 +165,8 @@ def cleanup_after_giving_up(ctx: Context) -> list[str]:
     return [fmt(gave_up - began), "yes" if deleted else "NO", fmt(gone_s, 2)]
 
 
-def run_one(ctx: Context, script, label: str, i: int, per_s: float, policy: PollPolicy) -> dict:
+def run_one(ctx: Context, script, label: str, i: int, per_s: float, policy: PollPolicy,
+            page_defer_s: float = PAGE_DEFER_S) -> dict:
     """One batch through BatchRunner, watched by an Observer; its figures."""
     args = ctx.args
     session, http = recording_session()
@@ -183,7 +186,7 @@ def run_one(ctx: Context, script, label: str, i: int, per_s: float, policy: Poll
     observer.start()
     try:
         with TimedClient(ctx.stack.url, session=session) as client:
-            result = BatchRunner(client, poll=policy, on_lines=lines).run(body)
+            result = BatchRunner(client, poll=policy, on_lines=lines, page_defer_s=page_defer_s).run(body)
     finally:
         observer.stop.set()
         observer.join(10)
@@ -215,18 +218,19 @@ def run(ctx: Context) -> None:
     # The default, and one a little slower than the 1 s end-detection goal allows, for the trade-off.
     spark_script = ctx.stack.staging_dir / "bench_spark_end.py"
     spark_script.write_text(SPARK_SCRIPT)
-    cases = [("quiet", 0, BATCH_POLL), ("chatty", CHATTY_PER_S, BATCH_POLL),
-             ("quiet 1.05s", 0, PollPolicy(1.0, 1.05)), ("spark", 0, BATCH_POLL)]
+    cases = [("quiet", 0, BATCH_POLL, PAGE_DEFER_S), ("chatty", CHATTY_PER_S, BATCH_POLL, PAGE_DEFER_S),
+             (f"chatty {LONG_DEFER_S:g}s", CHATTY_PER_S, BATCH_POLL, LONG_DEFER_S),
+             ("quiet 1.05s", 0, PollPolicy(1.0, 1.05), PAGE_DEFER_S), ("spark", 0, BATCH_POLL, PAGE_DEFER_S)]
     per_run, summary, default_runs = [], [], []
-    for label, per_s, policy in cases:
+    for label, per_s, policy, defer in cases:
         runs = []
-        if policy == BATCH_POLL and label != "spark":
+        if policy == BATCH_POLL and label in ("quiet", "chatty"):
             default_runs.append(runs)
         count = min(SPARK_RUNS, args.batches) if label == "spark" else args.batches
         for i in range(1, count + 1):
             wait_quiet(args.quiet_wait)
             progress(f"section 2: {label} batch {i}/{count} ({args.sleep_s:g}s, {per_s} lines/s) ...")
-            r = run_one(ctx, spark_script if label == "spark" else script, label, i, per_s, policy)
+            r = run_one(ctx, spark_script if label == "spark" else script, label, i, per_s, policy, defer)
             runs.append(r)
             res = r["result"]
             per_run.append([label, str(i), fmt(r["wait_s"]), str(r["waiting"]), str(r["pages_waiting"]),
@@ -249,7 +253,8 @@ def run(ctx: Context) -> None:
     ctx.report.table(
         f"2. End of batch and requests while waiting: {args.batches} quiet and {args.batches} chatty "
         f"({CHATTY_PER_S} lines/s) batches of a {args.sleep_s:g}s script (no Spark) through BatchRunner, "
-        "default policy (dagster_livy.polling.BATCH_POLL: 1 s); then quiet ones at PollPolicy(1.0, 1.05); "
+        f"default policy (dagster_livy.polling.BATCH_POLL: 1 s); chatty ones with lines up to {LONG_DEFER_S:g} s "
+        "late (BatchRunner(page_defer_s=...), default 5 s); then quiet ones at PollPolicy(1.0, 1.05); "
         f"then {min(SPARK_RUNS, args.batches)} Spark drivers ending like the Pipes scripts (action, sleep, "
         "spark.stop(), closed line), default policy",
         ["batch", "#", "wait s", "waiting req", "pages", "req/min", "seen >=", "seen <=", "end_detected",

@@ -113,6 +113,10 @@ class BatchRunner:
         keep_running_on: a test on the exception that ends the wait early; True leaves the
             batch running instead of deleting it (the Dagster resource passes "the run was
             terminated" when termination is not to be forwarded). Default: always delete.
+        page_defer_s: how late lines the newest-lines window cannot give may be delivered (a
+            log page read each time, so a batch printing over 9 lines a second costs about
+            60 / page_defer_s requests a minute on top of the polls); Livy's buffer is never
+            let wrap in between. Default PAGE_DEFER_S.
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class BatchRunner:
         on_event: Callable[[str], None] | None = None,
         progress_every_s: float = PROGRESS_EVERY_S,
         keep_running_on: Callable[[BaseException], bool] | None = None,
+        page_defer_s: float = PAGE_DEFER_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -139,6 +144,7 @@ class BatchRunner:
         self.on_event = on_event or (lambda msg: None)
         self.progress_every_s = progress_every_s
         self.keep_running_on = keep_running_on
+        self.page_defer_s = page_defer_s
         self._clock = clock
         self._sleep = sleep
 
@@ -293,7 +299,7 @@ class BatchRunner:
         when it overlaps what was seen (LivyLogTail.from_window). When it cannot (more new lines
         than it shows, no view access, repeating output), lines may have been missed and the log
         page is read: after a gap, or when Livy's buffer could wrap before the next read;
-        otherwise within PAGE_DEFER_S (lines are late, never lost); at the end by the read after
+        otherwise within `page_defer_s` (lines are late, never lost); at the end by the read after
         the end (`final`: no page here). While a page is owed the window is not used, so lines
         keep their order.
         """
@@ -316,12 +322,12 @@ class BatchRunner:
         """Whether the owed page must be read now rather than at a later poll."""
         if watch.rate is None or watch.page_owed_since is None:
             return True  # no current measure of this batch's output rate
-        if watch.page_owed_since - watch.last_page_at > PAGE_DEFER_S + self.poll.max_s:
+        if watch.page_owed_since - watch.last_page_at > self.page_defer_s + self.poll.max_s:
             return True  # the output paused since the rate was measured: measure it again
         # Lines still fit Livy's buffer (with a 2x margin for a faster burst) at the next poll?
         buffer = max(LIVY_LOG_BUFFER, watch.tail.max_total - 2)
         printed_by_next_poll = watch.rate * (now - watch.page_owed_since + 2 * self.poll.max_s)
-        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= PAGE_DEFER_S
+        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= self.page_defer_s
 
     def _read_page(self, watch: _Watch, now: float) -> list[str]:
         gaps = watch.tail.gaps

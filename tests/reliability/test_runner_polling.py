@@ -142,6 +142,20 @@ def test_chatty_batch_every_line_once_with_pages_deferred(fake, per_s, max_pages
     assert polls == 60 and pages <= max_pages
 
 
+def test_a_longer_page_deferral_reads_fewer_pages_and_loses_nothing(fake):
+    """page_defer_s=15 on a 20 lines/s batch whose Livy keeps 5000 lines: a page about every
+    15 s instead of every 5 s, every line once."""
+    t = FakeTime()
+    sim = SimulatedBatch(t, "defer-15", ends_at=90.0, per_s=20, buffer=5000)
+    result, seen, _, polls, pages = run_simulated(fake, t, sim, page_defer_s=15.0)
+    t5 = FakeTime()
+    sim5 = SimulatedBatch(t5, "defer-5", ends_at=90.0, per_s=20, buffer=5000)
+    _, seen5, _, _, pages5 = run_simulated(fake, t5, sim5)
+    print(f"\n20 lines/s for 90 s: {pages} pages deferred up to 15 s, {pages5} up to {PAGE_DEFER_S:g} s")
+    assert seen == sim.printed and seen5 == sim5.printed and result.log_gaps == 0
+    assert pages <= 90 / 15 + 5 < pages5  # the first 10 s: Livy's default 200 lines assumed
+
+
 @pytest.mark.parametrize("per_s", [0, 20])
 def test_the_end_costs_one_page_read_at_once(fake, per_s):
     """A local-process batch (no appId) is reported ended only after its whole output was read
