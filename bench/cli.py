@@ -67,6 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--runs and --batches must be >= 1")
     if args.quick:
         args.runs = min(args.runs, 2)
+        args.batches = min(args.batches, 2)
         args.warmup = False
     sections = args.sections or (QUICK_SECTIONS if args.quick else ALL_SECTIONS)
     args.sections = {int(s) for s in sections.split(",") if s.strip()}

@@ -44,10 +44,15 @@ LIVY_LOG_BUFFER = 200
 # Read the log page at least this often while the newest lines repeat themselves (output that
 # repeats its last lines exactly cannot be told apart from no output by the window).
 PAGE_AT_LEAST_EVERY_S = 30.0
-# After the end the log is read once more, this long after the terminal poll, and again until it
-# stops growing (bounded by LOG_SETTLE_MAX_S). Livy 0.7.1 itself only reports the end after its
-# stdout reader reached EOF (SparkProcApp waits in LineBufferedProcess.waitFor, which joins the
-# reader thread), so this is a safety net for servers/modes that do not; it costs one request.
+# After the end the log page is read once more. A batch Livy runs as a local spark-submit process
+# (SparkProcApp: local master or standalone; its batch object has no appId) is reported ended only
+# after spark-submit exited and its output reader reached EOF (LineBufferedProcess.waitFor joins
+# the reader threads; same in 0.7.1 and 0.9.0), so one page read right after the terminal answer
+# is the whole log. It is still needed: BatchSessionServlet builds the answer's window before it
+# reads the state, so a terminal answer can lack the last lines. A batch with an appId (YARN,
+# Kubernetes: the state comes from the cluster manager, and spark-submit's output may still
+# grow) is read LOG_SETTLE_S after the end, and again until its log stops growing (bounded by
+# LOG_SETTLE_MAX_S).
 LOG_SETTLE_S = 0.5
 LOG_SETTLE_MAX_S = 5.0
 # While a batch runs, a "still running (state, elapsed)" line every this many seconds.
@@ -71,7 +76,9 @@ class BatchResult:
     resubmitted: bool = False
     log_gaps: int = 0
     requests: int = 0
-    end_detected_s: float | None = None  # seconds from the last non-terminal poll to detection
+    # Seconds from the last non-terminal poll's answer to the terminal one's (reads made after the
+    # terminal answer are not in it): an upper bound on how late the end was seen.
+    end_detected_s: float | None = None
     driver_log: str | None = None  # the stored copy of the full driver log (LivyResource.run_batch)
 
 
@@ -106,6 +113,10 @@ class BatchRunner:
         keep_running_on: a test on the exception that ends the wait early; True leaves the
             batch running instead of deleting it (the Dagster resource passes "the run was
             terminated" when termination is not to be forwarded). Default: always delete.
+        page_defer_s: how late lines the newest-lines window cannot give may be delivered (a
+            log page read each time, so a batch printing over 9 lines a second costs about
+            60 / page_defer_s requests a minute on top of the polls); Livy's buffer is never
+            let wrap in between. Default PAGE_DEFER_S.
     """
 
     def __init__(
@@ -120,6 +131,7 @@ class BatchRunner:
         on_event: Callable[[str], None] | None = None,
         progress_every_s: float = PROGRESS_EVERY_S,
         keep_running_on: Callable[[BaseException], bool] | None = None,
+        page_defer_s: float = PAGE_DEFER_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -132,6 +144,7 @@ class BatchRunner:
         self.on_event = on_event or (lambda msg: None)
         self.progress_every_s = progress_every_s
         self.keep_running_on = keep_running_on
+        self.page_defer_s = page_defer_s
         self._clock = clock
         self._sleep = sleep
 
@@ -230,12 +243,13 @@ class BatchRunner:
                 pacer.mark()
                 watch.requests += 1
                 polled = self.client.get_batch(name, expect_name=name)
+                answered = last_ok = self._clock()
                 state = polled.state
                 watch.batch = polled
+                # At the end the lines the window cannot give come from the read after the end.
                 lines = self._read_log(watch, polled.log, final=state.is_terminal)
-                last_ok = self._clock()
             except LivyNotFoundError:
-                last_ok = self._clock()  # Livy answered
+                answered = last_ok = self._clock()  # Livy answered
                 try:
                     state, lines = self._resubmit_forgotten(body, watch), []
                 except LivyConnectionError as exc:  # a restarting server: still coming up
@@ -247,7 +261,7 @@ class BatchRunner:
             self._deliver(watch, lines)
             now = self._clock()
             if state.is_terminal:
-                return state, (now - last_poll_at) if last_poll_at is not None else None
+                return state, (answered - last_poll_at) if last_poll_at is not None else None
             # Human-facing lines leave the (long) batch name out: "Submitted" gave it with its URL.
             if state != last_state:
                 self.on_event(f"Livy batch {last_state.value} -> {state.value} "
@@ -262,7 +276,7 @@ class BatchRunner:
                     f"Livy batch {name} still {state.value} after {self.max_wait_s:.0f}s; deleting it",
                     waited_s=now - started, last_state=state.value, batch_id=watch.batch.id,
                     batch_name=name, url=self.batch_url(name))
-            last_state, last_poll_at = state, now
+            last_state, last_poll_at = state, answered
 
     def _deliver(self, watch: _Watch, lines: list[str]) -> None:
         if lines:
@@ -284,9 +298,10 @@ class BatchRunner:
         The window (the last 10 log entries, see logs.py) gives the new lines without a request
         when it overlaps what was seen (LivyLogTail.from_window). When it cannot (more new lines
         than it shows, no view access, repeating output), lines may have been missed and the log
-        page is read: at once at the end, after a gap, or when Livy's buffer could wrap before
-        the next read; otherwise within PAGE_DEFER_S (lines are late, never lost). While a page
-        is owed the window is not used, so lines keep their order.
+        page is read: after a gap, or when Livy's buffer could wrap before the next read;
+        otherwise within `page_defer_s` (lines are late, never lost); at the end by the read after
+        the end (`final`: no page here). While a page is owed the window is not used, so lines
+        keep their order.
         """
         now = self._clock()
         if watch.page_owed_since is None and not (
@@ -296,8 +311,10 @@ class BatchRunner:
                 watch.last_window = list(newest)
                 return fresh
             watch.page_owed_since = now
+        if final:
+            return []  # the page read after the end (_read_rest) gives them, in order
         # No newest lines at all (no view access): nothing to measure the output by, page at once.
-        if newest and not (final or self._page_due(watch, now)):
+        if newest and not self._page_due(watch, now):
             return []
         return self._read_page(watch, now)
 
@@ -305,12 +322,12 @@ class BatchRunner:
         """Whether the owed page must be read now rather than at a later poll."""
         if watch.rate is None or watch.page_owed_since is None:
             return True  # no current measure of this batch's output rate
-        if watch.page_owed_since - watch.last_page_at > PAGE_DEFER_S + self.poll.max_s:
+        if watch.page_owed_since - watch.last_page_at > self.page_defer_s + self.poll.max_s:
             return True  # the output paused since the rate was measured: measure it again
         # Lines still fit Livy's buffer (with a 2x margin for a faster burst) at the next poll?
         buffer = max(LIVY_LOG_BUFFER, watch.tail.max_total - 2)
         printed_by_next_poll = watch.rate * (now - watch.page_owed_since + 2 * self.poll.max_s)
-        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= PAGE_DEFER_S
+        return printed_by_next_poll >= buffer / 2 or now - watch.page_owed_since >= self.page_defer_s
 
     def _read_page(self, watch: _Watch, now: float) -> list[str]:
         gaps = watch.tail.gaps
@@ -337,8 +354,12 @@ class BatchRunner:
         watch.resubmitted = True
         return watch.batch.state
 
-    def _settle_log(self, watch: _Watch) -> None:
-        """Read the ended batch's log until it has stopped growing (see LOG_SETTLE_S)."""
+    def _read_rest(self, watch: _Watch) -> None:
+        """The ended batch's lines not read yet: one page for a local process (no appId), else
+        read until the log has stopped growing (see LOG_SETTLE_S)."""
+        if watch.batch.app_id is None:
+            self._deliver(watch, watch.tail.poll())
+            return
         began = quiet_since = self._clock()
         while True:
             self._sleep(LOG_SETTLE_S)
@@ -353,7 +374,7 @@ class BatchRunner:
     def _finish(self, watch: _Watch, state: LivyState, started: float,
                 end_detected_s: float | None) -> BatchResult:
         name = watch.batch.name
-        self._settle_log(watch)
+        self._read_rest(watch)
         batch = watch.batch  # the terminal poll's answer: no extra request
         duration = self._clock() - started
         tail = tuple(watch.log_lines[-LOG_TAIL_LINES:])

@@ -41,6 +41,15 @@ class PollPolicy:
 # Batches: one `GET /batches/{name}` a second, start to start. Measured in bench/ (section 2):
 # the end is seen at most ~1 s after Livy reports it, at 60 polls a minute of waiting. Faster
 # first polls were dropped: they cost requests and see no end sooner than a 1 s cadence bounds.
+#
+# Why not slower while the batch "cannot be ending" and faster near its end: no such phase can
+# be told from outside. Livy 0.7.1 reports a local batch's end once spark-submit has exited and
+# its output reader reached EOF (SparkProcApp, LineBufferedProcess.waitFor), and the log warns
+# too late: the newest lines last change 0.02-0.1 s before the end of a plain Python driver, about
+# 0.4 s after a Spark driver's stop() and Pipes closed message (bench section 2, "lead"), and a
+# driver that exits silently (sys.exit, a kill) gives no warning at all. A poll interval of s
+# seconds outside a "near the end" phase therefore sees such ends up to s - lead seconds late:
+# any s above 1 s breaks the 1 s bound, and any s below it costs more than 60 polls a minute.
 BATCH_POLL = PollPolicy(initial_s=1.0, max_s=1.0)
 # Sessions and statements: a statement's answer often comes within a second, so start fast.
 SESSION_POLL = PollPolicy(initial_s=0.1, max_s=1.0, factor=1.5)

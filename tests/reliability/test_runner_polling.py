@@ -50,14 +50,29 @@ class SimulatedBatch:
     def log(self) -> list[str]:
         return ["stdout: ", *self.ring, "\nstderr: "]
 
+    # Set by tests: the terminal answer's window lacks the last line (BatchSessionServlet reads
+    # the log before the state), and a page read takes this long (fake s).
+    window_lags_at_end = False
+    page_takes_s = 0.0
+    ended_at: float | None = None  # fake time of the first terminal answer
+    pages_after_end = 0
+
     def get_batch(self, _: Received) -> Reply:
         self._advance()
         state = "success" if self.t.now >= self.ends_at else "running"
-        return Reply(200, dict(batch(self.name, state), log=self.log()[-10:]))
+        log = self.log()
+        if state == "success":
+            if self.ended_at is None:
+                self.ended_at = self.t.now
+            if self.window_lags_at_end:
+                log = [*log[:-2], log[-1]]
+        return Reply(200, dict(batch(self.name, state), log=log[-10:]))
 
     def get_log(self, _: Received) -> Reply:
         self._advance()
         lines = self.log()
+        self.pages_after_end += self.ended_at is not None
+        self.t.now += self.page_takes_s
         return Reply(200, {"id": 0, "from": 0, "total": len(lines), "log": lines})
 
 
@@ -125,6 +140,49 @@ def test_chatty_batch_every_line_once_with_pages_deferred(fake, per_s, max_pages
           f"{result.log_gaps} gaps")
     assert seen == sim.printed and result.log_gaps == 0
     assert polls == 60 and pages <= max_pages
+
+
+def test_a_longer_page_deferral_reads_fewer_pages_and_loses_nothing(fake):
+    """page_defer_s=15 on a 20 lines/s batch whose Livy keeps 5000 lines: a page about every
+    15 s instead of every 5 s, every line once."""
+    t = FakeTime()
+    sim = SimulatedBatch(t, "defer-15", ends_at=90.0, per_s=20, buffer=5000)
+    result, seen, _, polls, pages = run_simulated(fake, t, sim, page_defer_s=15.0)
+    t5 = FakeTime()
+    sim5 = SimulatedBatch(t5, "defer-5", ends_at=90.0, per_s=20, buffer=5000)
+    _, seen5, _, _, pages5 = run_simulated(fake, t5, sim5)
+    print(f"\n20 lines/s for 90 s: {pages} pages deferred up to 15 s, {pages5} up to {PAGE_DEFER_S:g} s")
+    assert seen == sim.printed and seen5 == sim5.printed and result.log_gaps == 0
+    assert pages <= 90 / 15 + 5 < pages5  # the first 10 s: Livy's default 200 lines assumed
+
+
+@pytest.mark.parametrize("per_s", [0, 20])
+def test_the_end_costs_one_page_read_at_once(fake, per_s):
+    """A local-process batch (no appId) is reported ended only after its whole output was read
+    by Livy: one page read right after the terminal answer gives every line left, also the last
+    one the terminal answer's window lacks, with no wait for the log to settle."""
+    t = FakeTime()
+    sim = SimulatedBatch(t, f"end-{per_s}", ends_at=30.5, per_s=per_s)
+    sim.window_lags_at_end = True
+    result, seen, _, polls, pages = run_simulated(fake, t, sim)
+    print(f"\n{per_s} lines/s: {polls} polls, {pages} pages ({sim.pages_after_end} after the end), "
+          f"returned {t.now - sim.ended_at:.2f} s after the terminal answer")
+    assert seen == sim.printed and seen[-1] == "job done" and result.log_gaps == 0
+    assert sim.pages_after_end == 1
+    assert t.now == sim.ended_at  # no settle wait
+    assert result.requests == 1 + polls + pages
+
+
+def test_end_detected_counts_only_the_polls_not_the_reads_after_them(fake):
+    """end_detected_s runs from answer to answer: slow page reads (here 0.4 fake s each) after
+    the previous poll or after the terminal one are not part of how late the end was seen."""
+    t = FakeTime()
+    sim = SimulatedBatch(t, "slow-pages", ends_at=20.5, per_s=20)
+    sim.page_takes_s = 0.4
+    result, seen, _, polls, pages = run_simulated(fake, t, sim)
+    print(f"\n{polls} polls, {pages} pages, end seen {result.end_detected_s} s after the last running poll")
+    assert seen == sim.printed and pages >= 3
+    assert result.end_detected_s == pytest.approx(1.0)
 
 
 def test_a_buffer_smaller_than_assumed_loses_lines_once_then_pages_every_poll(fake):
