@@ -11,7 +11,8 @@ the kernel's HMAC key itself and sends the connection info sealed for that publi
 (ephemeral X25519 + HKDF-SHA256 + AES-256-GCM, the kernel id as associated data). The key is
 never printed. After the report the connection stays open: the provisioner pings it, and when
 nothing has been heard from the Jupyter side for ``--idle-timeout`` seconds the kernel stops
-the Spark session and exits, so an orphaned kernel never holds a batch forever.
+the Spark session and exits, so an orphaned kernel never holds a batch forever. And when the batch is
+deleted (Livy kills spark-submit's JVM, not this process) ``watch_parent`` exits the driver.
 
 Imports only the standard library at module level (the provisioner imports :func:`open_sealed`
 from here); the driver also needs ``ipykernel``, ``pyspark`` and ``cryptography``.
@@ -39,6 +40,8 @@ PING = b"ping\n"
 # Exit status of a kernel stopped by the idle watchdog (the batch ends `dead`, visibly not a
 # normal shutdown, with the reason as the last log line).
 IDLE_EXIT = 3
+# Exit status of a kernel whose spark-submit JVM is gone (the batch was deleted): `watch_parent`.
+PARENT_GONE_EXIT = 4
 
 
 # -- the sealed connection report (shared with the provisioner) ----------------------------------
@@ -217,6 +220,44 @@ class Watchdog(threading.Thread):
                 return
 
 
+def watch_parent(cleanup: Any = None, interval_s: float = 0.5) -> threading.Thread | None:
+    """Exit this driver (PARENT_GONE_EXIT) once the spark-submit JVM that started it is gone.
+
+    `DELETE /batches/{id}` kills spark-submit's JVM, not the Python driver Spark's PythonRunner
+    started as its child: reparented, an idle kernel would live until its idle timeout. A daemon
+    thread remembers os.getppid() and, when it changes, says so on stderr, runs the cheap,
+    Spark-free `cleanup()` (best effort) and exits. Armed only when a JVM launched this process
+    (PythonRunner sets PYSPARK_GATEWAY_PORT for its child). In YARN/Kubernetes cluster mode the
+    parent is the AM / the pod's spark-submit JVM, whose death ends the driver anyway.
+
+    A copy of spark_scripts/lakehouse_jobs/parentwatch.py: this launcher is staged as one file and
+    runs whether or not that package is shipped, which in turn may not import dagster_livy (not on
+    the driver). Keep the two alike (tests/unit/test_parentwatch.py runs both).
+    """
+    parent = os.getppid()
+    if "PYSPARK_GATEWAY_PORT" not in os.environ or parent <= 1:
+        return None
+
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        message = (f"spark-submit (pid {parent}) is gone: the batch was deleted or its JVM died; "
+                   f"exiting the driver (pid {os.getpid()})\n")
+        try:  # the JVM read our stderr: this pipe is most likely closed now
+            os.write(2, message.encode())
+        except OSError:
+            pass
+        try:
+            if cleanup is not None:
+                cleanup()
+        finally:
+            os._exit(PARENT_GONE_EXIT)
+
+    thread = threading.Thread(target=run, name="spark-submit-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def _run_kernel(args: argparse.Namespace, spark: Any, log: _Log, bind: str, advertise: str, key: str,
                 workdir: str, response: tuple[str, int]) -> None:
     """Start the kernel, report to the Jupyter side, serve until shutdown (or the idle timeout)."""
@@ -274,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     log = _Log()
     response_host, response_port = _split_address(args.response_address)
+    leftovers: list[str] = []  # removed by the parent watchdog too: the connection file holds keys
+    watch_parent(lambda: [shutil.rmtree(d, ignore_errors=True) for d in leftovers])
     log(f"kernel {args.kernel_id}: starting the Spark session")
     from pyspark.sql import SparkSession
     spark = SparkSession.builder.getOrCreate()
@@ -285,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"working directory {args.cwd} does not exist on this host; staying in {os.getcwd()}")
     key = secrets.token_hex(32)
     workdir = tempfile.mkdtemp(prefix="pyspark-livy-")  # 0700: the connection file holds the keys
+    leftovers.append(workdir)
     try:
         _run_kernel(args, spark, log, bind, advertise, key, workdir, (response_host, response_port))
     finally:

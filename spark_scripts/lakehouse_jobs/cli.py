@@ -6,7 +6,8 @@
 
 Arguments: `args` (dates, catalog, --tables). The gold tables: `runner` on `pipeline`. What Dagster
 and the log hear: `reporting`. Without Pipes arguments `pipes` is a no-op (NoPipes), so the
-scripts also run under plain spark-submit; dagster_pipes is imported lazily.
+scripts also run under plain spark-submit; dagster_pipes is imported lazily. A script that owns
+its Spark session starts `parentwatch.watch_parent`: a deleted batch ends its driver too.
 """
 
 import logging
@@ -17,6 +18,7 @@ from pyspark.sql import functions as F
 
 from . import contract as c
 from . import io, reporting, runner, silver
+from .parentwatch import watch_parent
 from .args import (  # noqa: F401  (re-exported: tests, notebooks)
     PIPES_ARGS, add_tables_argument, build_parser, parse_args, parse_date, resolve_dates,
 )
@@ -63,6 +65,8 @@ def _open_pipes():
 
 def _gold(tables: list[str], args, spark: SparkSession | None) -> list[JobResult]:
     """THE gold main: Pipes open -> dates -> Spark -> each table built, then reported at once."""
+    if spark is None:  # the script's own driver: end it if its spark-submit is killed (batch deleted)
+        watch_parent()
     with _open_pipes() as pipes:
         start, end = resolve_dates(args, pipes)
         own = spark is None
@@ -103,6 +107,8 @@ def main_generate(argv: list[str] | None = None, spark: SparkSession | None = No
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--dirty-share", type=float, default=0.0)
     args = parse_args(parser, argv)
+    if spark is None:
+        watch_parent()
     with _open_pipes() as pipes:
         start, end = resolve_dates(args, pipes)
         began = time.monotonic()

@@ -1,5 +1,6 @@
 """dagster_livy against the real Livy server: batch runner, resource, Pipes client."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -152,3 +153,67 @@ def test_pipes_failure_carries_the_traceback(livy_stack):
     text = str(failure.step_failure_data.error)
     assert "ValueError: boom from the driver: 1 rows is not enough" in text
     assert "ended in state dead" in text
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def test_deleted_batch_ends_its_idle_driver_only_with_the_parent_watchdog(livy_stack, client):
+    """DELETE kills spark-submit's JVM, not the Python driver its PythonRunner started: a driver
+    idle in pure Python ends only if it armed lakehouse_jobs.parentwatch. The control (same
+    script, unarmed) is shown to outlive its JVM, so this test can fail; the test kills it."""
+    import signal
+    import time
+
+    from dagster_livy.lakehouse.packaging import package_zip
+    from tests.conftest import wait_for
+
+    if not livy_stack.started_here:
+        pytest.skip("driver processes are only visible for the suite's own Livy")
+    stackproc = livy_stack.stackproc
+    script = livy_stack.stage(SCRIPTS / "orphan_driver.py")
+    py_files = [package_zip(livy_stack.staging_dir).as_uri()]
+    names = {mode: unique_name(f"orphan-{mode}") for mode in ("watch", "nowatch")}
+    for mode, name in names.items():
+        client.submit_batch(build_batch_body(script, name=name, args=[mode, "600"], py_files=py_files,
+                                             conf={"spark.log.level": "WARN"}))
+    drivers: dict[str, int] = {}
+    try:
+        jvms = {}
+        for mode, name in names.items():
+            drivers[mode] = wait_for(lambda: next((p.pid for p in livy_stack.drivers("orphan_driver.py")
+                                                   if p.cmdline.endswith(f"orphan_driver.py {mode} 600")), None),
+                                     120, f"the driver of {name}")
+            # The premise, checked: in local/client mode the driver's parent IS spark-submit's JVM.
+            jvm = stackproc.read_proc(_ppid(drivers[mode]))
+            assert jvm and "org.apache.spark.deploy.SparkSubmit" in jvm.cmdline and f"--name {name}" in jvm.cmdline
+            jvms[mode] = jvm.pid
+            # Armed (or not) before the DELETE: the driver says so in the batch log.
+            line = wait_for(lambda: next((l for l in client.get_batch_log(name, size=-1).lines
+                                          if l.startswith("orphan_driver pid=")), None), 60, f"{name}'s first line")
+            assert f"watchdog={mode == 'watch'}" in line, line
+            print(f"\n{line[:200]}...")
+        began = time.monotonic()
+        for name in names.values():
+            client.delete_batch(name)
+        for mode, jvm in jvms.items():
+            wait_for(lambda: not stackproc.alive(jvm), 60, f"spark-submit of {names[mode]} to die")
+        wait_for(lambda: not stackproc.alive(drivers["watch"]), 30, "the armed driver to exit after DELETE")
+        watched_s = time.monotonic() - began
+        # The control outlived its JVM: reparented, alive, idle.
+        assert stackproc.alive(drivers["nowatch"]), "the unarmed driver died too: the test proves nothing"
+        assert _ppid(drivers["nowatch"]) != jvms["nowatch"]
+        print(f"\nFIGURE driver after DELETE: with the watchdog gone {watched_s:.1f}s after the DELETE; "
+              f"without it still alive {time.monotonic() - began:.1f}s after (reparented to pid "
+              f"{_ppid(drivers['nowatch'])}), killed by the test")
+    finally:
+        for pid in drivers.values():
+            if stackproc.alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for name in names.values():
+            client.delete_batch(name)
