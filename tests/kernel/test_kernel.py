@@ -1,8 +1,9 @@
 """The pyspark-livy kernel on the real Livy, through jupyter_client as Jupyter and papermill use it.
 
 One kernel goes through start -> execute -> interrupt (a sleeping cell, a running Spark job) ->
-execute -> restart -> shutdown; then a launcher that crashes, and a kernel whose Jupyter side is
-SIGKILLed. No batch of a kernel may be left live.
+execute -> restart -> forced shutdown (the batch deleted: its driver process must exit too); then
+a launcher that crashes, and a kernel whose Jupyter side is SIGKILLed. No batch of a kernel may
+be left live.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from dagster_livy.errors import LivyBatchFailedError, LivyHTTPError
 from dagster_livy.logs import strip_framing
+from tests.conftest import wait_for
 from tests.kernel.conftest import execute, live_kernel_batches, new_kernel_manager
 
 pytestmark = pytest.mark.integration
@@ -40,10 +42,21 @@ def _interrupt_running_cell(km, kc, code: str, settle_s: float) -> dict:
             return reply["content"]
 
 
+def _driver_of(livy_stack, batch: str) -> int | None:
+    """The pid of the kernel driver (the launcher's Python) of `batch`; None for an attached server."""
+    for p in livy_stack.drivers("pyspark-livy-launcher"):
+        with open(f"/proc/{p.pid}/stat") as f:
+            parent = livy_stack.stackproc.read_proc(int(f.read().rsplit(")", 1)[1].split()[1]))
+        if parent and f"--name {batch}" in parent.cmdline:
+            return p.pid
+    assert not livy_stack.started_here, f"no driver process of kernel batch {batch}"
+    return None
+
+
 def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
     km = new_kernel_manager()
     km.start_kernel(cwd=str(tmp_path))  # what Jupyter passes: the notebook's directory
-    second = None
+    second, forced = None, False
     try:
         first = km.provisioner.batch_name
         assert livy.find_batch_by_name(first).state.value == "running"
@@ -98,8 +111,16 @@ def test_kernel_lifecycle_on_livy(kernel_env, livy, livy_stack, tmp_path):
         reply, text = execute(kc, "print('x' in dir(), spark.range(3).count())")
         assert text.split() == ["False", "3"]
         kc.stop_channels()
+        # A forced shutdown only DELETEs the batch: Livy kills spark-submit's JVM, not the kernel's
+        # Python driver, which launcher.watch_parent must end (else it idles on for an hour).
+        driver = _driver_of(livy_stack, second)
+        km.shutdown_kernel(now=True)
+        forced = True
+        if driver:
+            wait_for(lambda: not livy_stack.stackproc.alive(driver), 60, f"kernel driver {driver} to exit")
     finally:
-        km.shutdown_kernel()
+        if not forced:
+            km.shutdown_kernel()
     assert livy.find_batch_by_name(second or first) is None
     assert live_kernel_batches(livy) == []
 
