@@ -130,13 +130,27 @@ def write_table(
     else:
         dates_between(start, end)  # validates the range
         writer.overwrite(F.col(column).between(F.lit(start), F.lit(end)))
-    rows = (
-        spark.table(f"{name}.snapshots")
-        .where(F.col("summary").getItem(WRITE_ID_PROPERTY) == write_id)
-        .select("snapshot_id")
-        .collect()
-    )
-    return int(rows[0][0]) if rows else None
+    return committed_snapshot(spark, name, write_id)
+
+
+def committed_snapshot(spark: SparkSession, name: str, write_id: str) -> int | None:
+    """The id of the snapshot whose summary carries `write_id`, from the Iceberg table's own
+    metadata (Java API: no Spark job, unlike a query of the `.snapshots` metadata table). Newest
+    first along the parent chain, so the search usually stops at the current snapshot; then every
+    snapshot (our commit is found even if another writer committed or rolled back right after)."""
+    table = spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, name)
+
+    def ours(snap) -> bool:
+        return snap.summary().get(WRITE_ID_PROPERTY) == write_id
+
+    snap = table.currentSnapshot()
+    while snap is not None:
+        if ours(snap):
+            return int(snap.snapshotId())
+        parent = snap.parentId()
+        snap = None if parent is None else table.snapshot(parent)
+    table.refresh()
+    return next((int(s.snapshotId()) for s in table.snapshots() if ours(s)), None)
 
 
 def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, end: dt.date,
