@@ -278,7 +278,10 @@ def enable_event_log(stack: BenchStack, directory: Path) -> None:
     conf = stack.spark_conf_dir / "spark-defaults.conf"
     with open(conf, "a") as f:
         f.write(f"\n# bench: event logs for the profile columns\nspark.eventLog.enabled true\n"
-                f"spark.eventLog.dir file://{directory}\n")
+                f"spark.eventLog.dir file://{directory}\n"
+                # one plain JSON file per application, as app_profile reads it (the rendered defaults
+                # compress and roll event logs for the History Server; a later line wins)
+                "spark.eventLog.compress false\nspark.eventLog.rolling.enabled false\n")
 
 
 def app_profile(directory: Path, app_id: str | None) -> dict | None:

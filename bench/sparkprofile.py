@@ -47,6 +47,7 @@ def read_event_log(directory: Path) -> list[dict]:
     """Jobs of the (one) application in `directory`: id, description, stages, seconds."""
     jobs: dict[int, dict] = {}
     stage_s: dict[int, float] = {}
+    stage_cpu: dict[int, float] = {}
     for path in sorted(directory.iterdir()):
         for line in path.read_text(errors="replace").splitlines():
             ev = json.loads(line)
@@ -64,9 +65,13 @@ def read_event_log(directory: Path) -> list[dict]:
                 info = ev["Stage Info"]
                 if info.get("Completion Time") and info.get("Submission Time"):
                     stage_s[info["Stage ID"]] = (info["Completion Time"] - info["Submission Time"]) / 1000
+                # executor CPU time over the stage's tasks: steadier than seconds on a loaded machine
+                stage_cpu[info["Stage ID"]] = sum(int(a.get("Value") or 0) for a in info.get("Accumulables", [])
+                                                  if a.get("Name") == "internal.metrics.executorCpuTime") / 1e9
     for job in jobs.values():
         job["run_stages"] = [s for s in job["stages"] if s in stage_s]  # the rest were skipped (reused)
         job["seconds"] = (job["end"] - job["start"]) if job["end"] else None
+        job["cpu_s"] = sum(stage_cpu.get(s, 0.0) for s in job["run_stages"])
     return sorted(jobs.values(), key=lambda j: j["id"])
 
 
@@ -132,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     spark = (SparkSession.builder.master("local[*]").appName("bench-profile")
              .config("spark.driver.memory", args.driver_memory)
              .config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", f"file://{events}")
+             # one plain JSON file per application (the defaults compress and roll it for the History Server)
+             .config("spark.eventLog.compress", "false").config("spark.eventLog.rolling.enabled", "false")
              .getOrCreate())
     day = dt.date.fromisoformat(args.date)
     label = ["-"]
@@ -168,14 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         spark.stop()
 
     jobs = read_event_log(events)
-    groups: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "stages": 0, "seconds": 0.0})
+    groups: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "stages": 0, "seconds": 0.0, "cpu_s": 0.0})
     for job in jobs:
         g = groups[job["phase"]]
         g["jobs"] += 1
         g["stages"] += len(job["run_stages"])
         g["seconds"] += job["seconds"] or 0.0
-    rows = [[name, str(g["jobs"]), str(g["stages"]), f"{g['seconds']:.1f}"] for name, g in groups.items()]
-    print(format_table(["run phase", "jobs", "stages run", "job seconds"], rows))
+        g["cpu_s"] += job["cpu_s"]
+    rows = [[name, str(g["jobs"]), str(g["stages"]), f"{g['seconds']:.1f}", f"{g['cpu_s']:.1f}"]
+            for name, g in groups.items()]
+    print(format_table(["run phase", "jobs", "stages run", "job seconds", "task cpu s"], rows))
     print("wall s: " + ", ".join(f"{k} {v:.1f}" for k, v in walls.items()))
     print(f"event log: {events}")
     return 0

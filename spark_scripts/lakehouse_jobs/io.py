@@ -115,28 +115,53 @@ def write_table(
     start: dt.date | None = None,
     end: dt.date | None = None,
     catalog: str = c.CATALOG,
+    options: dict[str, str] | None = None,
 ) -> int | None:
     """Atomically replace rows of [start, end] (the whole table if unpartitioned) with `df`.
 
     One Iceberg commit (overwrite by filter on the identity partition), so readers see the old or
     the new dates, never a mix, and reruns are idempotent. Returns the new snapshot id.
+    `options`: extra Iceberg write options (see GOLD_WRITE_OPTIONS).
     """
     name = ensure_table(spark, table, catalog)
     column = c.PARTITION_COLUMN[table]
     write_id = uuid.uuid4().hex
     writer = c.conform(df, table).writeTo(name).option(f"snapshot-property.{WRITE_ID_PROPERTY}", write_id)
+    for key, value in (options or {}).items():
+        writer = writer.option(key, value)
     if column is None:
         writer.overwrite(F.lit(True))
     else:
         dates_between(start, end)  # validates the range
         writer.overwrite(F.col(column).between(F.lit(start), F.lit(end)))
-    rows = (
-        spark.table(f"{name}.snapshots")
-        .where(F.col("summary").getItem(WRITE_ID_PROPERTY) == write_id)
-        .select("snapshot_id")
-        .collect()
-    )
-    return int(rows[0][0]) if rows else None
+    return committed_snapshot(spark, name, write_id)
+
+
+def committed_snapshot(spark: SparkSession, name: str, write_id: str) -> int | None:
+    """The id of the snapshot whose summary carries `write_id`, from the Iceberg table's own
+    metadata (Java API: no Spark job, unlike a query of the `.snapshots` metadata table). Newest
+    first along the parent chain, so the search usually stops at the current snapshot; then every
+    snapshot (our commit is found even if another writer committed or rolled back right after)."""
+    table = spark._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, name)
+
+    def ours(snap) -> bool:
+        return snap.summary().get(WRITE_ID_PROPERTY) == write_id
+
+    snap = table.currentSnapshot()
+    while snap is not None:
+        if ours(snap):
+            return int(snap.snapshotId())
+        parent = snap.parentId()
+        snap = None if parent is None else table.snapshot(parent)
+    table.refresh()
+    return next((int(s.snapshotId()) for s in table.snapshots() if ours(s)), None)
+
+
+# Gold is small next to the silver it is built from: no shuffle to cluster it by date before the
+# write (Iceberg's default `hash` distribution adds an Exchange and a stage, ~1 Spark job per run);
+# each task writes a file per date it holds instead (fanout writer: rows need not arrive sorted).
+# The same rows and the same single commit; a date may be split over a few files.
+GOLD_WRITE_OPTIONS = {"distribution-mode": "none", "fanout-enabled": "true"}
 
 
 def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, end: dt.date,
@@ -145,7 +170,7 @@ def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, e
     if table not in c.GOLD_TABLES:
         raise ValueError(f"{table} is not a gold table ({', '.join(c.GOLD_TABLES)})")
     try:
-        return write_table(spark, df, table, start, end, catalog)
+        return write_table(spark, df, table, start, end, catalog, GOLD_WRITE_OPTIONS)
     except Exception as exc:
         code = _busy_code(exc)
         if code is None:

@@ -73,17 +73,24 @@ def _materialize(df: DataFrame) -> DataFrame:
     Iceberg JDBC catalog, and Iceberg 1.9's JdbcCatalog leaves a metadata ResultSet open on
     its first connection, so on SQLite that clone's read lock makes our own commit fail with
     SQLITE_BUSY.
+
+    Not eager: the checkpoint is filled by the first action that reads it, `load_inputs`' one
+    summary, which so computes the rows of every fact table in ONE job (they run side by side)
+    instead of a job each plus a second pass over the stored rows for the summary. (AQE still runs
+    the shuffle stages below the checkpoint here, when its plan is executed.)
     """
-    return df.localCheckpoint(eager=True)
+    return df.localCheckpoint(eager=False)
 
 
 def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
                 catalog: str = c.CATALOG) -> GoldInputs:
     """Read the silver `table` needs for [start, end], split valid rows from rejected ones.
 
-    Spark actions: one per silver fact table (classify and keep the rows: `_materialize`), plus one
-    summary of both (rejections by date and reason, and which dates have rows at all, which is
-    how a missing date is found without a scan of its own) and of the products' row count.
+    Spark actions: one summary of both silver fact tables (rejections by date and reason, and
+    which dates have rows at all, which is how a missing date is found without a scan of its own)
+    and of the products' row count; it also fills the fact tables' checkpoints (`_materialize`),
+    which the build and the checks read. (Adaptive execution runs each table's shuffle stages
+    below its checkpoint when the checkpoint is declared.)
     """
     if table not in c.GOLD_TABLES:
         raise ValueError(f"unknown gold table {table!r}; expected one of {', '.join(c.GOLD_TABLES)}")
