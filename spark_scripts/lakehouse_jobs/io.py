@@ -115,20 +115,16 @@ def write_table(
     start: dt.date | None = None,
     end: dt.date | None = None,
     catalog: str = c.CATALOG,
-    options: dict[str, str] | None = None,
 ) -> int | None:
     """Atomically replace rows of [start, end] (the whole table if unpartitioned) with `df`.
 
     One Iceberg commit (overwrite by filter on the identity partition), so readers see the old or
     the new dates, never a mix, and reruns are idempotent. Returns the new snapshot id.
-    `options`: extra Iceberg write options (see GOLD_WRITE_OPTIONS).
     """
     name = ensure_table(spark, table, catalog)
     column = c.PARTITION_COLUMN[table]
     write_id = uuid.uuid4().hex
     writer = c.conform(df, table).writeTo(name).option(f"snapshot-property.{WRITE_ID_PROPERTY}", write_id)
-    for key, value in (options or {}).items():
-        writer = writer.option(key, value)
     if column is None:
         writer.overwrite(F.lit(True))
     else:
@@ -157,20 +153,13 @@ def committed_snapshot(spark: SparkSession, name: str, write_id: str) -> int | N
     return next((int(s.snapshotId()) for s in table.snapshots() if ours(s)), None)
 
 
-# Gold is small next to the silver it is built from: no shuffle to cluster it by date before the
-# write (Iceberg's default `hash` distribution adds an Exchange and a stage, ~1 Spark job per run);
-# each task writes a file per date it holds instead (fanout writer: rows need not arrive sorted).
-# The same rows and the same single commit; a date may be split over a few files.
-GOLD_WRITE_OPTIONS = {"distribution-mode": "none", "fanout-enabled": "true"}
-
-
 def write_gold(spark: SparkSession, df: DataFrame, table: str, start: dt.date, end: dt.date,
                catalog: str = c.CATALOG) -> int | None:
     """Replace exactly the dates [start, end] of gold `table` with `df`; returns the snapshot id."""
     if table not in c.GOLD_TABLES:
         raise ValueError(f"{table} is not a gold table ({', '.join(c.GOLD_TABLES)})")
     try:
-        return write_table(spark, df, table, start, end, catalog, GOLD_WRITE_OPTIONS)
+        return write_table(spark, df, table, start, end, catalog)
     except Exception as exc:
         code = _busy_code(exc)
         if code is None:
