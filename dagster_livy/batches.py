@@ -354,10 +354,12 @@ class BatchRunner:
         watch.resubmitted = True
         return watch.batch.state
 
-    def _read_rest(self, watch: _Watch) -> None:
-        """The ended batch's lines not read yet: one page for a local process (no appId), else
-        read until the log has stopped growing (see LOG_SETTLE_S)."""
-        if watch.batch.app_id is None:
+    def _read_rest(self, watch: _Watch, state: LivyState) -> None:
+        """The ended batch's lines not read yet: one page for a local process (no appId) that
+        succeeded, else read until the log has stopped growing (see LOG_SETTLE_S). A failure
+        without an appId may be a YARN/Kubernetes submit that never got one, whose spark-submit
+        can still be writing its error: those lines are what the user needs, worth the wait."""
+        if watch.batch.app_id is None and not state.is_failure:
             self._deliver(watch, watch.tail.poll())
             return
         began = quiet_since = self._clock()
@@ -374,7 +376,7 @@ class BatchRunner:
     def _finish(self, watch: _Watch, state: LivyState, started: float,
                 end_detected_s: float | None) -> BatchResult:
         name = watch.batch.name
-        self._read_rest(watch)
+        self._read_rest(watch, state)
         batch = watch.batch  # the terminal poll's answer: no extra request
         duration = self._clock() - started
         tail = tuple(watch.log_lines[-LOG_TAIL_LINES:])

@@ -196,15 +196,19 @@ class LocalLivy:
 
     @property
     def stackproc(self):
-        """livy/stackproc.py next to `livyctl`, loaded as livyctl loads it (livy/ is scripts, not
-        a package): process markers, listeners, alive/stop helpers."""
+        """livy/stackproc.py: process markers, listeners, alive/stop helpers."""
+        return self.script_module("stackproc")
+
+    def script_module(self, name: str):
+        """livy/<name>.py next to `livyctl`, loaded as livyctl loads it (livy/ is scripts, not a
+        package; e.g. `livyconf` for the rendered configuration)."""
         import importlib.util
 
-        module = sys.modules.get("stackproc")
+        module = sys.modules.get(name)
         if module is None:
-            spec = importlib.util.spec_from_file_location("stackproc", self.livyctl.parent / "stackproc.py")
+            spec = importlib.util.spec_from_file_location(name, self.livyctl.parent / f"{name}.py")
             module = importlib.util.module_from_spec(spec)
-            sys.modules["stackproc"] = module
+            sys.modules[name] = module
             spec.loader.exec_module(module)
         return module
 

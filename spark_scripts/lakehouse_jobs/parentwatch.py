@@ -12,7 +12,7 @@ process, has no such parent to lose). YARN cluster mode: the parent is the Appli
 JVM, whose death ends the driver's container anyway; Kubernetes: the pod's spark-submit JVM
 under tini, same reasoning. In both the watchdog only ends sooner what is already ending.
 
-Standard library only. A copy lives in dagster_livy/jupyter/launcher.py (`ParentWatch`): the kernel
+Standard library only. A copy lives in dagster_livy/jupyter/launcher.py (`watch_parent`, the same code: tests/unit/test_parentwatch.py compares them): the kernel
 launcher is staged as one file and may run without this package shipped (ship_packages is
 configurable), and this package may not import dagster_livy (not on the driver); keep them alike.
 """

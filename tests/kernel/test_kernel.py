@@ -45,8 +45,11 @@ def _interrupt_running_cell(km, kc, code: str, settle_s: float) -> dict:
 def _driver_of(livy_stack, batch: str) -> int | None:
     """The pid of the kernel driver (the launcher's Python) of `batch`; None for an attached server."""
     for p in livy_stack.drivers("pyspark-livy-launcher"):
-        with open(f"/proc/{p.pid}/stat") as f:
-            parent = livy_stack.stackproc.read_proc(int(f.read().rsplit(")", 1)[1].split()[1]))
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                parent = livy_stack.stackproc.read_proc(int(f.read().rsplit(")", 1)[1].split()[1]))
+        except OSError:  # exited since the listing (e.g. the kernel from before a restart)
+            continue
         if parent and f"--name {batch}" in parent.cmdline:
             return p.pid
     assert not livy_stack.started_here, f"no driver process of kernel batch {batch}"

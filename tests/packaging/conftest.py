@@ -74,8 +74,14 @@ class Venv:
             env["SSL_CERT_FILE"] = os.environ["PIP_CERT"]
         if os.environ.get("PIP_INDEX_URL"):
             env["UV_DEFAULT_INDEX"] = os.environ["PIP_INDEX_URL"]
-        run([find_uv_bin(), "pip", "install", "-q", "--python", self.python, *requirements],
-            cwd=self.path, env=env)
+        try:
+            run([find_uv_bin(), "pip", "install", "-q", "--python", self.python, *requirements],
+                cwd=self.path, env=env)
+        except (AssertionError, OSError, FileNotFoundError) as e:
+            # uv is only a faster installer: a machine whose index, mirror or certificates only
+            # pip is configured for still gets the same venv (what is tested is the install).
+            print(f"\nuv could not install ({str(e).strip().splitlines()[-1][:200]}); falling back to pip")
+            return self.pip_install(*requirements)
         return time.monotonic() - began
 
     def py(self, code: str, **kw) -> subprocess.CompletedProcess:

@@ -39,8 +39,10 @@ def own_livy(tmp_path_factory) -> LocalLivy:
         print(livy.stop(strict=True))
 
 
-# livy/stackproc.py (the run-dir marker, /proc readers), as livyctl itself loads it.
+# livy/ scripts as livyctl itself loads them: stackproc (the run-dir marker, /proc readers),
+# livyconf (rendered configuration).
 stackproc = LocalLivy(LIVYCTL, {}).stackproc
+livyconf = LocalLivy(LIVYCTL, {}).script_module("livyconf")
 
 
 def submit(livy: LocalLivy, name: str, script: Path, *args: str) -> dict:

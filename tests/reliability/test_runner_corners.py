@@ -296,18 +296,19 @@ def test_one_request_per_poll_while_the_log_is_unchanged(fake, t):
     assert polls == 41 and pages == 1 and result.requests == 1 + polls + pages
 
 
-def test_lines_written_after_the_end_are_still_read(fake, t):
-    """A batch with an appId (YARN: the state comes from the cluster manager) reported `dead`
-    before spark-submit's output was all read (a local process cannot be: see LOG_SETTLE_S):
-    the log is read again after the end, until it stops growing, so the error carries the
-    driver's exception."""
+@pytest.mark.parametrize("app_id", ["application_1700000000000_0001", None], ids=["yarn", "no-appid"])
+def test_lines_written_after_the_end_are_still_read(fake, t, app_id):
+    """A batch with an appId (YARN: the state comes from the cluster manager), or a failed one
+    without (a YARN/Kubernetes submit that never got one), reported `dead` before spark-submit's
+    output was all read (a local process that succeeded cannot be: see LOG_SETTLE_S): the log is
+    read again after the end, until it stops growing, so the error carries the driver's exception."""
     early = {"id": 0, "from": 0, "total": 3, "log": ["stdout: ", "starting", "\nstderr: "]}
     late = {"id": 0, "from": 0, "total": 5,
             "log": ["stdout: ", "starting", "Traceback (most recent call last):", "ValueError: boom", "\nstderr: "]}
     fake.add("GET", "/batches/job-late", 404, NOT_FOUND)
     fake.add("POST", "/batches", 201, batch("job-late", "starting"))
     fake.add("GET", "/batches/job-late", 200,
-             dict(batch("job-late", "dead"), log=early["log"], appId="application_1700000000000_0001"),
+             dict(batch("job-late", "dead"), log=early["log"], appId=app_id),
              repeat=True)
     fake.add("GET", "/batches/job-late/log", 200, late, repeat=True)
     fake.add("DELETE", "/batches/job-late", 200, {"msg": "deleted"})

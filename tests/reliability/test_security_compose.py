@@ -71,8 +71,7 @@ def test_proxy_healthcheck_goes_through_auth_to_livy():
 
 
 def test_rendering_refuses_an_empty_token():
-    from tests.reliability.conftest import _load
-    livyconf = _load("livyconf")
+    from tests.reliability.conftest import livyconf
     values = {"LIVY_PROXY_LISTEN": "8998", "LIVY_UPSTREAM": "http://livy:8998",
               "LIVY_PROXY_HTPASSWD": "/etc/nginx/livy.htpasswd", "LIVY_PROXY_TOKEN": ""}
     with pytest.raises(SystemExit, match="LIVY_PROXY_TOKEN must be set"):

@@ -26,11 +26,10 @@ from dagster_livy.auth import make_auth
 from dagster_livy.bodies import build_batch_body
 from dagster_livy.errors import LivyHTTPError
 from tests.conftest import REPO, free_port, unique_name
-from tests.reliability.conftest import _load
+from tests.reliability.conftest import livyconf
 
 pytestmark = pytest.mark.integration
 TEMPLATE = REPO / "docker" / "livy-proxy.conf.template"
-livyconf = _load("livyconf")
 
 
 def ssha(password: str) -> str:

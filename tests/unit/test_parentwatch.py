@@ -1,7 +1,8 @@
 """The parent watchdog (both copies: lakehouse_jobs.parentwatch for the Spark scripts, the kernel
 launcher's own) on real processes, no Spark: a parent starts a child that arms the watchdog and
 sleeps; when the parent is SIGKILLed the child must exit with PARENT_GONE_EXIT. The real-Livy
-case (DELETE of a batch) is tests/reliability/test_runner_safety.py."""
+case (DELETE of a batch) is tests/integration/test_batches.py
+(test_deleted_batch_ends_its_idle_driver_only_with_the_parent_watchdog)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def test_driver_exits_when_its_parent_dies(copy, tmp_path):
         wait_for(lambda: exit_status(child) is not None, 30, f"driver {child} to exit after its parent")
         assert cleaned.read_text() == "4", "the cleanup did not run before the exit"
     finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
         if exit_status(child) is None:
             os.kill(child, signal.SIGKILL)
 
@@ -79,3 +83,32 @@ def test_not_armed_without_a_jvm_parent(copy, monkeypatch):
     monkeypatch.syspath_prepend(str(path))
     monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     assert importlib.import_module(module).watch_parent() is None
+
+
+def test_the_two_copies_are_the_same_code():
+    """Two copies only because the launcher is staged as one file (see both docstrings): they
+    must not drift apart. Compared without docstrings, comments and annotations."""
+    import ast
+    import importlib
+    import sys as _sys
+
+    def body(module_name: str, path) -> str:
+        _sys.path.insert(0, str(path))
+        try:
+            module = importlib.import_module(module_name)
+        finally:
+            _sys.path.remove(str(path))
+        tree = ast.parse(open(module.__file__).read())
+        fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "watch_parent")
+        if ast.get_docstring(fn):
+            fn.body = fn.body[1:]
+        fn.returns = None  # annotations may differ (the launcher avoids typing imports)
+        for arg in fn.args.args:
+            arg.annotation = None
+        consts = {n.targets[0].id: ast.unparse(n.value) for n in tree.body
+                  if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+                  and n.targets[0].id == "PARENT_GONE_EXIT"}
+        return ast.unparse(fn) + repr(consts)
+
+    bodies = {copy: body(*COPIES[copy]) for copy in COPIES}
+    assert len(set(bodies.values())) == 1, bodies
