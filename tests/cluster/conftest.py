@@ -96,6 +96,11 @@ def cluster_stack() -> ClusterStack:
         livy = LocalLivy.start(LIVYCTL, base, **{**ctl_env, **settings})
         stack = ClusterStack(base=base, ctl_env=ctl_env, settings=settings, livy=livy)
         clusterctl({**ctl_env, **settings}, "dagster-yaml", str(stack.dagster_home))
+        # The queued-runs test's daemon dequeues every second, not every 5 s (Dagster's default):
+        # 30 runs at limit 3 are 10 waves, each waiting for the next dequeue. Test speed only.
+        with open(stack.dagster_home / "dagster.yaml", "a") as yaml:
+            yaml.write("run_coordinator:\n  module: dagster.core.run_coordinator\n  class: QueuedRunCoordinator\n"
+                       "  config:\n    dequeue_interval_seconds: 1\n")
         # As `make dev`/`make demo` CLUSTER=1 do: the `livy` pool's limit on the instance before
         # runs start at once (dagster_livy/lakehouse/pools.py).
         pools = subprocess.run([sys.executable, "-m", "dagster_livy.lakehouse.pools"], cwd=REPO, capture_output=True,
