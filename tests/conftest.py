@@ -25,6 +25,11 @@ from dagster_livy.lakehouse.testing import LocalLivy, free_port, open_catalog  #
 REPO = Path(__file__).resolve().parent.parent
 LIVYCTL = REPO / "livy" / "livyctl.py"
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# Test speed only: C1-only JIT and the serial GC for every Spark JVM the tests start (the stacks'
+# rendered spark-defaults, livy/livyconf.py jvm_options_conf; the in-process session of
+# tests/spark). Test jobs are short and the suite is CPU-bound on two cores; a short job spent
+# ~40% of its CPU in the C2 compiler (measured 12.3 -> 7.5 CPU s). Semantics are unchanged.
+os.environ.setdefault("SPARK_JVM_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 def run_livyctl(extra_env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:

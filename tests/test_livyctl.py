@@ -156,3 +156,13 @@ def test_history_up_refuses_a_port_someone_else_holds(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"port {port} on 127.0.0.1 (SPARK_HISTORY_PORT) is already in use by pid {os.getpid()}" in proc.stderr
     assert not (tmp_path / "run" / "history").exists(), "nothing may be started or rendered"
+
+
+def test_spark_jvm_options_reach_every_driver_and_executor_only_when_set():
+    from livyconf import jvm_options_conf  # livyctl puts livy/ on sys.path
+
+    conf = jvm_options_conf({"SPARK_JVM_OPTIONS": " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "})
+    lines = dict(line.split(None, 1) for line in conf.splitlines())
+    assert lines == {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+                     "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+    assert jvm_options_conf({}).startswith("#") and jvm_options_conf({"SPARK_JVM_OPTIONS": "  "}).startswith("#")

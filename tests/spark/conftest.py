@@ -93,6 +93,7 @@ def spark(lakehouse_dir):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.extraJavaOptions", os.environ.get("SPARK_JVM_OPTIONS", ""))
     )
     for key, value in catalog_conf(CATALOG, lakehouse_dir).items():
         builder = builder.config(key, value)
