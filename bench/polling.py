@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -56,6 +57,9 @@ SIDE_RUNS = 2
 LONG_DEFER_S = 15.0  # the chatty case again with log pages deferred this long (fewer requests, later lines)
 CHATTY_PER_S = 20  # lines a second: more than the 9 newest lines a poll's answer carries
 OBSERVE_EVERY_S = 0.05  # the observer's cadence: the resolution of "when Livy reported the end"
+STAGGER_S = 1.0  # between the starts of batches run side by side: their spark-submit JVMs start one at a time
+SPARK_STAGGER_S = 5.0  # the same for the Spark drivers: one's stop() never meets the other's end
+GONE_CAP_S = 15.0  # 2c: how long to wait for the given-up batch's processes to go (the promise: ~1 s)
 
 
 class TimedClient(LivyClient):
@@ -159,10 +163,11 @@ def cleanup_after_giving_up(ctx: Context) -> list[str]:
             pass
         gave_up = time.time()
         deleted = client.find_batch_by_name(body["name"]) is None
-    while spark_submits_with(marker) and time.time() - gave_up < 60:
+    while spark_submits_with(marker) and time.time() - gave_up < GONE_CAP_S:
         time.sleep(0.05)
     gone_s = time.time() - gave_up
-    return [fmt(gave_up - began), "yes" if deleted else "NO", fmt(gone_s, 2)]
+    gone = fmt(gone_s, 2) if not spark_submits_with(marker) else f"still there after {GONE_CAP_S:g}"
+    return [fmt(gave_up - began), "yes" if deleted else "NO", gone]
 
 
 def run_one(ctx: Context, script, label: str, i: int, per_s: float, policy: PollPolicy,
@@ -222,16 +227,48 @@ def run(ctx: Context) -> None:
              (f"chatty {LONG_DEFER_S:g}s", CHATTY_PER_S, BATCH_POLL, LONG_DEFER_S),
              ("quiet 1.05s", 0, PollPolicy(1.0, 1.05), PAGE_DEFER_S), ("spark", 0, BATCH_POLL, PAGE_DEFER_S)]
     per_run, summary, default_runs = [], [], []
-    for label, per_s, policy, defer in cases:
+    # quiet and chatty at the default are the figures; the others illustrate (2 runs each).
+    plan = [(label, per_s, policy, defer,
+             args.batches if label in ("quiet", "chatty") else min(SIDE_RUNS, args.batches))
+            for label, per_s, policy, defer in cases]
+    # The no-Spark batches (sleeping Python drivers, each runner and Observer on its own session) run
+    # side by side, `--poll-parallel` at a time, started STAGGER_S apart, the cases interleaved so each
+    # meets the same load; then the Spark drivers, side by side with each other only (each starts a
+    # SparkSession: not while the others are measured). bench/README.md ("Budget") compares the
+    # figures with a one-at-a-time run.
+    order = {label: k for k, (label, *_rest) in enumerate(plan)}
+    jobs = sorted(((label, i, count, per_s, policy, defer) for label, per_s, policy, defer, count in plan
+                   for i in range(1, count + 1)), key=lambda j: (j[0] == "spark", j[1], order[j[0]]))
+    results: dict[tuple[str, int], dict] = {}
+
+    def one(job, delay: float = 0.0) -> None:
+        label, i, count, per_s, policy, defer = job
+        time.sleep(delay)
+        progress(f"section 2: {label} batch {i}/{count} ({args.sleep_s:g}s, {per_s} lines/s) ...")
+        results[(label, i)] = run_one(ctx, spark_script if label == "spark" else script, label, i, per_s,
+                                      policy, defer)
+
+    parallel = max(1, args.poll_parallel)
+    for wave, stagger in (([j for j in jobs if j[0] != "spark"], STAGGER_S),
+                          ([j for j in jobs if j[0] == "spark"], SPARK_STAGGER_S)):
+        if parallel == 1:
+            for job in wave:
+                wait_quiet(args.quiet_wait)
+                one(job)
+            continue
+        wait_quiet(args.quiet_wait)
+        progress(f"section 2: {len(wave)} batches, {parallel} at a time, started {stagger:g} s apart ...")
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            # The first `parallel` start `stagger` apart; each later one when a slot frees.
+            futures = [pool.submit(one, job, stagger * k if k < parallel else 0.0) for k, job in enumerate(wave)]
+            for f in futures:
+                f.result()
+    for label, per_s, policy, defer, count in plan:
         runs = []
         if policy == BATCH_POLL and label in ("quiet", "chatty"):
             default_runs.append(runs)
-        # quiet and chatty at the default are the figures; the others illustrate (2 runs each).
-        count = args.batches if label in ("quiet", "chatty") else min(SIDE_RUNS, args.batches)
         for i in range(1, count + 1):
-            wait_quiet(args.quiet_wait)
-            progress(f"section 2: {label} batch {i}/{count} ({args.sleep_s:g}s, {per_s} lines/s) ...")
-            r = run_one(ctx, spark_script if label == "spark" else script, label, i, per_s, policy, defer)
+            r = results[(label, i)]
             runs.append(r)
             res = r["result"]
             per_run.append([label, str(i), fmt(r["wait_s"]), str(r["waiting"]), str(r["pages_waiting"]),
@@ -257,7 +294,10 @@ def run(ctx: Context) -> None:
         f"default policy (dagster_livy.polling.BATCH_POLL: 1 s); {min(SIDE_RUNS, args.batches)} each of: chatty "
         f"with lines up to {LONG_DEFER_S:g} s late (BatchRunner(page_defer_s=...), default 5 s), quiet at "
         "PollPolicy(1.0, 1.05), Spark drivers ending like the Pipes scripts (action, sleep, spark.stop(), closed "
-        "line) at the default policy",
+        "line) at the default policy; "
+        + (f"the no-Spark batches {args.poll_parallel} at a time (started {STAGGER_S:g} s apart), then the Spark ones "
+           f"side by side ({SPARK_STAGGER_S:g} s apart)"
+           if args.poll_parallel > 1 else "one batch at a time"),
         ["batch", "#", "wait s", "waiting req", "pages", "req/min", "seen >=", "seen <=", "end_detected",
          "lead", "exit->seen", "after", "requests", "HTTP", "lines", "gaps"],
         per_run)
@@ -287,4 +327,5 @@ def run(ctx: Context) -> None:
         ["run until give-up s", "batch deleted", "spark-submit gone after s"],
         [cleanup_after_giving_up(ctx)],
         ["spark-submit gone = time from LivyTimeoutError to no process carrying the script's unique name "
-         "(the runner's DELETE is synchronous: Livy kills spark-submit before answering)"])
+         "(the runner's DELETE is synchronous: Livy kills spark-submit before answering); the bench waits "
+         f"up to {GONE_CAP_S:g} s for it"])

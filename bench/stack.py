@@ -21,7 +21,10 @@ LIVYCTL = REPO / "livy" / "livyctl.py"
 class BenchStack(LocalLivy):
     @classmethod
     def start(cls, base: Path, driver_memory: str) -> "BenchStack":
-        stack = super().start(LIVYCTL, base, SPARK_DRIVER_MEMORY=driver_memory)
+        # Livy refuses a batch while `livy.server.session.max-creation` spark-submits live (livyctl's
+        # default: one per core); section 2 runs its sleeping no-Spark batches side by side.
+        stack = super().start(LIVYCTL, base, SPARK_DRIVER_MEMORY=driver_memory,
+                              LIVY_MAX_CREATION=os.environ.get("LIVY_MAX_CREATION", "32"))
         stack.base = base
         return stack
 
