@@ -1,6 +1,6 @@
 """`python -m bench`: start a private Livy, run the sections, print the tables, stop Livy.
 
-    python -m bench [--runs 5] [--quick] [--sections 1,2,3,4,5,6,7,8] [--out FILE] [--keep] [--img-dir DIR]
+    python -m bench [--runs 3] [--quick] [--sections 1,2,3,4,5,6,7,8] [--out FILE] [--keep] [--img-dir DIR]
 
 Progress lines ("[bench ...]") go to stderr, the report (header and tables) to stdout.
 """
@@ -29,20 +29,32 @@ DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04
          "generator": "2025-03-06", "backfill": "2025-03-10"}
 ALL_SECTIONS = "1,2,3,4,5,6,7,8"
 QUICK_SECTIONS = "1,2,3,6,7"
+# Minutes each section takes on a quiet 2-core machine with the default options / with --quick
+# (bench/README.md "Budget": how these were measured). The header prints their sum for the sections run.
+BUDGET_MIN = {1: 2.0, 2: 2.0, 3: 3.9, 4: 1.0, 5: 2.0, 6: 1.8, 7: 3.9, 8: 3.4}
+BUDGET_QUICK_MIN = {1: 1.4, 2: 1.3, 3: 1.7, 4: 1.0, 5: 1.4, 6: 0.7, 7: 2.7, 8: 1.3}
+START_MIN = 0.5  # the bench Livy's start and the definitions' import
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", type=int, default=5, help="section 1: measured runs of each side (default 5)")
-    p.add_argument("--no-warmup", dest="warmup", action="store_false",
-                   help="section 1: skip the unmeasured warm-up pair")
-    p.add_argument("--batches", type=int, default=5, help="section 2: batches per poll policy (default 5)")
+    p.add_argument("--runs", type=int, default=3,
+                   help="section 1: measured pairs (default 3; sections 4, 5, 8 use min(--runs, 3))")
+    p.add_argument("--warmup", dest="warmup", action="store_true", default=False,
+                   help="sections 1 and 5: an unmeasured warm-up pair first (default off: the silver generation "
+                        "before section 1 already runs Spark through Livy; bench/README.md 'Budget')")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false", help="no warm-up pair (the default)")
+    p.add_argument("--batches", type=int, default=5,
+                   help="section 2: quiet and chatty batches at the default policy (default 5)")
+    p.add_argument("--poll-parallel", type=int, default=8,
+                   help="section 2: how many of its no-Spark batches run side by side (default 8; 1 = one at "
+                        "a time, the way to check that running them together moves no figure)")
     p.add_argument("--sleep-s", type=float, default=30.0, help="section 2: seconds the batch script runs (default 30)")
     p.add_argument("--page-views", type=int, default=20_000, help="section 1: page views per day (default 20000)")
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",
-                   help="a look in ~5 min: sections 1,2,3,6,7 unless --sections; section 1: 2 runs, no warm-up; "
+                   help="a look in ~6 min: sections 1,2,3,6,7 unless --sections; section 1: 2 runs, no warm-up; "
                         "no 10M size; section 5: 2 pairs, no warm-up; section 6: 1M rows; section 7: customer "
                         "analytics only")
     p.add_argument("--sections", default=None,
@@ -63,8 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, lakehouse) afterwards")
     p.add_argument("--out", type=Path, help="also write the report to this file")
     args = p.parse_args(argv)
-    if args.runs < 1 or args.batches < 1:
-        p.error("--runs and --batches must be >= 1")
+    if args.runs < 1 or args.batches < 1 or args.poll_parallel < 1:
+        p.error("--runs, --batches and --poll-parallel must be >= 1")
     if args.quick:
         args.runs = min(args.runs, 2)
         args.batches = min(args.batches, 2)
@@ -112,8 +124,13 @@ def header(report: Report, args, stack: BenchStack, instance_dir: Path) -> None:
     report.say(f"Dagster   private instance {instance_dir} (SQLite; not DAGSTER_HOME), execute_in_process, "
                "console log level WARNING")
     report.say(f"options   runs={args.runs} warm-up={'yes' if args.warmup else 'no'} batches={args.batches} "
-               f"sizes={args.sizes} quick={args.quick} budget={args.budget_min:g} min seed={args.seed} "
-               f"dirty-share={args.dirty_share}")
+               f"poll-parallel={args.poll_parallel} sizes={args.sizes} quick={args.quick} budget={args.budget_min:g} "
+               f"min seed={args.seed} dirty-share={args.dirty_share}")
+    est = BUDGET_QUICK_MIN if args.quick else BUDGET_MIN
+    report.say(f"budget    sections {','.join(str(n) for n in sorted(args.sections))}: estimated "
+               f"{START_MIN + sum(est[n] for n in args.sections):.0f} min on a quiet 2-core machine ("
+               + ", ".join(f"{n}: {est[n]:g}" for n in sorted(args.sections))
+               + f" min; start {START_MIN:g}); the goal is <= 20 min for `make bench` (bench/README.md 'Budget')")
     report.say()
 
 
@@ -166,14 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         ctx.results["event_log_dir"] = event_logs
         from bench import backfill, generator, gold, kernel, notebook, onebatch, polling, scale
 
+        elapsed: dict[int, tuple[float, str, str]] = {}
         sections = ((1, gold), (2, polling), (3, scale), (4, kernel), (5, notebook), (6, generator), (7, backfill), (8, onebatch))
         for number, module in sections:
             if number not in args.sections:
                 continue
-            started = time.monotonic()
+            started, load_before = time.monotonic(), load1()
             try:
                 module.run(ctx)
-                progress(f"section {number} done in {(time.monotonic() - started) / 60:.1f} min")
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # report it, keep going: the other sections still mean something
@@ -181,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 report.say(f"{number}. FAILED: {type(exc).__name__}: {exc}")
                 report.say()
+            minutes = (time.monotonic() - started) / 60
+            elapsed[number] = (minutes, load_before, load1())
+            progress(f"section {number} done in {minutes:.1f} min")
+            report.say(f"  section {number} took {minutes:.1f} min (load avg {load_before} -> {load1()})")
+            report.say()
         if args.charts:
             try:
                 from bench.charts import write_charts
@@ -190,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                     report.say(f"chart {path}")
             except Exception as exc:  # a chart must not cost the figures
                 report.say(f"charts FAILED: {type(exc).__name__}: {exc}")
+        report.say("sections  " + ", ".join(f"{n}: {m:.1f} min" for n, (m, _, _) in elapsed.items())
+                   + f" (estimated {sum((BUDGET_QUICK_MIN if args.quick else BUDGET_MIN)[n] for n in elapsed):.1f})")
         report.say(f"total {(time.monotonic() - began) / 60:.1f} min; load avg {load1()} at the end; "
                    f"{mem_gib('MemAvailable'):.1f} GiB available at the end")
     except KeyboardInterrupt:

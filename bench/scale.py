@@ -105,6 +105,7 @@ def run(ctx: Context) -> None:
         silver20 = generate_silver(stack, date20, args.page_views, seed=args.seed, dirty_share=args.dirty_share,
                                    max_wait_s=ctx.budget_s)
         if not silver20.error:
+            ctx.results["silver_20k"] = silver20  # sections 5 and 8 reuse it
             progress(f"section 3: Dagster -> Livy customer_analytics_processing [{date20}] ...")
             g = run_gold_job(job, ctx.instance, date20, resources=resources, livy_pid=server)
             progress(f"  {g.wall_s:.1f}s (job {fmt(g.spark_job_s)}s)" + ("" if g.success else f" FAILED: {g.error}"))
