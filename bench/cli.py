@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 from bench.report import Report, load1, mem_gib, nproc, progress
-from bench.stack import BenchStack
+from bench.stack import QUIET_WAITED, BenchStack
 
 DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"],
          "generator": "2025-03-06", "backfill": "2025-03-10"}
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         for number, module in sections:
             if number not in args.sections:
                 continue
-            started, load_before = time.monotonic(), load1()
+            started, load_before, waited = time.monotonic(), load1(), QUIET_WAITED[0]
             try:
                 module.run(ctx)
             except KeyboardInterrupt:
@@ -198,10 +198,12 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 report.say(f"{number}. FAILED: {type(exc).__name__}: {exc}")
                 report.say()
-            minutes = (time.monotonic() - started) / 60
+            minutes, waited = (time.monotonic() - started) / 60, (QUIET_WAITED[0] - waited) / 60
             elapsed[number] = (minutes, load_before, load1())
             progress(f"section {number} done in {minutes:.1f} min")
-            report.say(f"  section {number} took {minutes:.1f} min (load avg {load_before} -> {load1()})")
+            report.say(f"  section {number} took {minutes:.1f} min, {waited:.1f} of them waiting for quiet (load avg "
+                       f"{load_before} -> {load1()}; estimated on a quiet machine: "
+                       f"{(BUDGET_QUICK_MIN if args.quick else BUDGET_MIN)[number]:g} min)")
             report.say()
         if args.charts:
             try:

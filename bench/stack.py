@@ -184,8 +184,13 @@ class OthersCpu:
 def wait_quiet(max_wait_s: float = 0.0, threshold: float = 0.25) -> float | None:
     """Pause between measured runs (the previous JVM's exit settles); wait up to `max_wait_s` for
     the machine's CPU use by others to drop below `threshold`. Returns the last busy share seen."""
-    deadline = time.monotonic() + max_wait_s
+    began = time.monotonic()
+    deadline = began + max_wait_s
     busy = cpu_busy(1.0)
     while busy is not None and busy > threshold and time.monotonic() < deadline:
         busy = cpu_busy(2.0)
+    QUIET_WAITED[0] += time.monotonic() - began
     return busy
+
+
+QUIET_WAITED = [0.0]  # seconds spent in wait_quiet so far (the report shows it per section)
