@@ -38,6 +38,15 @@ def run(ctx: Context) -> None:
     logs.mkdir(parents=True, exist_ok=True)
 
     livy_pid = ctx.stack.server_pid()
+    # With section 5 selected, its notebook runs join the first pairs here: its script side is this
+    # pair's Dagster->Livy run (the same job, date and silver), one run fewer per pair. The notebook
+    # goes first when Dagster does, last when spark-submit does: both sections' orders alternate.
+    nb_asset, nb_pairs, nb_total = None, [], 0
+    if 5 in args.sections:
+        from bench import notebook
+
+        nb_asset = notebook.prepare(ctx)
+        nb_total = notebook.runs_wanted(args) + (1 if args.warmup and not args.quick else 0)
     pairs: list[tuple[str, str, JobRun, SubmitRun]] = []
     codes: dict[str, str] = {}
     total = args.runs + (1 if args.warmup else 0)
@@ -45,9 +54,15 @@ def run(ctx: Context) -> None:
         label = "warm-up" if args.warmup and i == 0 else str(i + (0 if args.warmup else 1))
         # Alternate which goes first, so neither side always inherits the other's warm caches.
         order = ("dagster", "submit") if i % 2 == 0 else ("submit", "dagster")
-        dag = sub = None
+        dag = sub = nb = None
+        if i < nb_total:
+            order = ("notebook", *order) if order[0] == "dagster" else (*order, "notebook")
         before = code_id(ctx.stack.staging_dir)
         for which in order:
+            if which == "notebook":
+                wait_quiet(args.quiet_wait)
+                nb = notebook.run_notebook(ctx, nb_asset, date, label)
+                continue
             wait_quiet(args.quiet_wait)
             if which == "dagster":
                 progress(f"run {label}: Dagster -> Livy customer_analytics_processing [{date}] ...")
@@ -67,8 +82,12 @@ def run(ctx: Context) -> None:
             msg = "excluded: Spark code changed mid-pair"
             dag.success, sub.success = False, False
             dag.error = sub.error = msg
-        pairs.append((label, "D,S" if order[0] == "dagster" else "S,D", dag, sub))
+        pairs.append((label, "D,S" if order.index("dagster") < order.index("submit") else "S,D", dag, sub))
+        if nb is not None:
+            nb_pairs.append((label, "N,S" if order[0] == "notebook" else "S,N", dag, nb))
 
+    if nb_pairs:
+        ctx.results["notebook_pairs"] = nb_pairs
     measured = [(l, o, d, s) for l, o, d, s in pairs if l != "warm-up"]
     ok_d = [d for _, _, d, _ in measured if d.success]
     ok_s = [s for _, _, _, s in measured if s.success]
@@ -129,6 +148,9 @@ def run(ctx: Context) -> None:
     notes.append("D,S = Dagster ran first in the pair, S,D = spark-submit first; others% = share of the machine's "
                  "CPU used by processes other than the bench's own during the Dagster/spark-submit run (before each "
                  f"run the bench waits up to {args.quiet_wait:g}s for it to drop below 25%)")
+    if nb_pairs:
+        notes.append(f"with section 5: in the first {len(nb_pairs)} pairs its notebook run came right before the Dagster "
+                     "run (D,S pairs) or right after it (S,D pairs); that Dagster run is section 5's script side")
     ctx.report.table(
         f"1. One gold partition: gold.daily_customer_analytics [{date}], Dagster->Livy vs plain spark-submit "
         f"(interleaved, N={args.runs})",

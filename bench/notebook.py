@@ -42,47 +42,64 @@ def run_notebook_asset(asset: dg.AssetsDefinition, instance: dg.DagsterInstance,
     return run
 
 
-def run(ctx: Context) -> None:
+def prepare(ctx: Context) -> dg.AssetsDefinition:
+    """The kernelspec installed, executed notebooks kept in the bench's run dir; the notebook asset."""
     from dagster_livy.jupyter.kernelspec import install
     from dagster_livy.lakehouse.notebooks import prototype_key
 
     install()
-    args, date = ctx.args, ctx.dates["gold"]
     # Executed notebooks are kept (the asset's contract): inside the bench's run dir, not .dagster/.
     os.environ["NOTEBOOK_OUTPUT_DIR"] = str(ctx.stack.run_dir / "bench-notebooks")
-    silver = ctx.results.get("silver_20k")
-    if silver is None:
-        progress(f"section 5: silver for {date} ({args.page_views:,} page views/day) through Livy ...")
-        silver = generate_silver(ctx.stack, date, args.page_views, seed=args.seed,
-                                 dirty_share=args.dirty_share, max_wait_s=ctx.budget_s)
-        if silver.error:
-            raise RuntimeError(f"silver generation failed: {silver.error}")
-        ctx.results["silver_20k"] = silver
-        progress(f"silver ready in {silver.wall_s:.1f}s: {silver.counts}")
+    return ctx.defs.resolve_assets_def(prototype_key(TABLE.split(".", 1)[1]))
 
-    script_job = ctx.job("customer_analytics_processing")
-    nb_asset = ctx.defs.resolve_assets_def(prototype_key(TABLE.split(".", 1)[1]))
-    livy_pid = ctx.stack.server_pid()
-    runs = max(1, min(args.runs, 2 if args.quick else 3))  # each side is a whole Spark driver
-    warmup = args.warmup and not args.quick
-    sides = ("script", "notebook")
-    pairs = []
-    for i in range(runs + (1 if warmup else 0)):
-        label = "warm-up" if warmup and i == 0 else str(i + (0 if warmup else 1))
-        order = sides if i % 2 == 0 else tuple(reversed(sides))
-        got = {}
-        for which in order:
-            wait_quiet(args.quiet_wait)
-            if which == "script":
-                progress(f"section 5 run {label}: script asset gold/daily_customer_analytics [{date}] ...")
-                got[which] = run_gold_job(script_job, ctx.instance, date, livy_pid=livy_pid)
-            else:
-                progress(f"section 5 run {label}: notebook asset notebook_prototypes/daily_customer_analytics "
-                         f"[{date}] ...")
-                got[which] = run_notebook_asset(nb_asset, ctx.instance, date, livy_pid=livy_pid)
-            r = got[which]
-            progress(f"  {r.wall_s:.1f}s" + ("" if r.success else f" FAILED: {r.error}"))
-        pairs.append((label, "S,N" if order[0] == "script" else "N,S", got["script"], got["notebook"]))
+
+def runs_wanted(args) -> int:
+    return max(1, min(args.runs, 2 if args.quick else 3))  # each side is a whole Spark driver
+
+
+def run_notebook(ctx: Context, nb_asset: dg.AssetsDefinition, date: str, label: str) -> JobRun:
+    progress(f"section 5 run {label}: notebook asset notebook_prototypes/daily_customer_analytics [{date}] ...")
+    run = run_notebook_asset(nb_asset, ctx.instance, date, livy_pid=ctx.stack.server_pid())
+    progress(f"  {run.wall_s:.1f}s" + ("" if run.success else f" FAILED: {run.error}"))
+    return run
+
+
+def run(ctx: Context) -> None:
+    args, date = ctx.args, ctx.dates["gold"]
+    runs = runs_wanted(args)
+    pairs = ctx.results.get("notebook_pairs")
+    shared = bool(pairs)
+    silver = ctx.results.get("silver_20k")
+    if not shared:
+        nb_asset = prepare(ctx)
+        if silver is None:
+            progress(f"section 5: silver for {date} ({args.page_views:,} page views/day) through Livy ...")
+            silver = generate_silver(ctx.stack, date, args.page_views, seed=args.seed,
+                                     dirty_share=args.dirty_share, max_wait_s=ctx.budget_s)
+            if silver.error:
+                raise RuntimeError(f"silver generation failed: {silver.error}")
+            ctx.results["silver_20k"] = silver
+            progress(f"silver ready in {silver.wall_s:.1f}s: {silver.counts}")
+        script_job = ctx.job("customer_analytics_processing")
+        livy_pid = ctx.stack.server_pid()
+        warmup = args.warmup and not args.quick
+        sides = ("script", "notebook")
+        pairs = []
+        for i in range(runs + (1 if warmup else 0)):
+            label = "warm-up" if warmup and i == 0 else str(i + (0 if warmup else 1))
+            order = sides if i % 2 == 0 else tuple(reversed(sides))
+            got = {}
+            for which in order:
+                wait_quiet(args.quiet_wait)
+                if which == "script":
+                    progress(f"section 5 run {label}: script asset gold/daily_customer_analytics [{date}] ...")
+                    got[which] = run_gold_job(script_job, ctx.instance, date, livy_pid=livy_pid)
+                    r = got[which]
+                    progress(f"  {r.wall_s:.1f}s" + ("" if r.success else f" FAILED: {r.error}"))
+                else:
+                    got[which] = run_notebook(ctx, nb_asset, date, label)
+            pairs.append((label, "S,N" if order[0] == "script" else "N,S", got["script"], got["notebook"]))
+    runs = len([p for p in pairs if p[0] != "warm-up"])
 
     measured = [p for p in pairs if p[0] != "warm-up"]
     ok_s = [s for _, _, s, _ in measured if s.success]
@@ -114,4 +131,6 @@ def run(ctx: Context) -> None:
          "notebook = dg.materialize(notebook_prototypes/daily_customer_analytics) (papermill on pyspark-livy; "
          "papermill = kernel batch start + every cell incl. the write and checks + kernel shutdown; the "
          "executed .ipynb and HTML are written too)",
-         "S,N = script first in the pair; others% = CPU share of other processes during the script/notebook run"])
+         "S,N = script first in the pair; others% = CPU share of other processes during the script/notebook run"]
+        + (["run with section 1: each pair's script run IS section 1's Dagster->Livy run of that pair (the same job, "
+            "date and silver), the notebook run right before or after it (bench/README.md 'Budget')"] if shared else []))
