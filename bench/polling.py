@@ -8,7 +8,6 @@ import subprocess
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -57,8 +56,11 @@ SIDE_RUNS = 2
 LONG_DEFER_S = 15.0  # the chatty case again with log pages deferred this long (fewer requests, later lines)
 CHATTY_PER_S = 20  # lines a second: more than the 9 newest lines a poll's answer carries
 OBSERVE_EVERY_S = 0.05  # the observer's cadence: the resolution of "when Livy reported the end"
-STAGGER_S = 1.0  # between the starts of batches run side by side: their spark-submit JVMs start one at a time
-SPARK_STAGGER_S = 5.0  # the same for the Spark drivers: one's stop() never meets the other's end
+# Between the starts of batches run side by side. A batch's first seconds are spark-submit's JVM
+# start (CPU-bound): started 1 s apart, 8 of them stretched a 30 s batch's wait to ~70 s on 2 cores
+# and moved the chatty req/min (its pages come early); 4 s apart, one JVM starts at a time.
+STAGGER_S = 4.0
+SPARK_STAGGER_S = 15.0  # the Spark drivers: one's SparkSession start never meets the other's end
 GONE_CAP_S = 15.0  # 2c: how long to wait for the given-up batch's processes to go (the promise: ~1 s)
 
 
@@ -215,6 +217,11 @@ def run_one(ctx: Context, script, label: str, i: int, per_s: float, policy: Poll
     }
 
 
+def side_runs(args) -> int:
+    """Runs of each illustrating case (chatty 15s, quiet 1.05s, spark): --quick looks at one each."""
+    return 1 if args.quick else min(SIDE_RUNS, args.batches)
+
+
 def run(ctx: Context) -> None:
     args = ctx.args
     script = ctx.stack.staging_dir / "bench_sleep.py"
@@ -229,7 +236,7 @@ def run(ctx: Context) -> None:
     per_run, summary, default_runs = [], [], []
     # quiet and chatty at the default are the figures; the others illustrate (2 runs each).
     plan = [(label, per_s, policy, defer,
-             args.batches if label in ("quiet", "chatty") else min(SIDE_RUNS, args.batches))
+             args.batches if label in ("quiet", "chatty") else side_runs(args))
             for label, per_s, policy, defer in cases]
     # The no-Spark batches (sleeping Python drivers, each runner and Observer on its own session) run
     # side by side, `--poll-parallel` at a time, started STAGGER_S apart, the cases interleaved so each
@@ -241,9 +248,8 @@ def run(ctx: Context) -> None:
                    for i in range(1, count + 1)), key=lambda j: (j[0] == "spark", j[1], order[j[0]]))
     results: dict[tuple[str, int], dict] = {}
 
-    def one(job, delay: float = 0.0) -> None:
+    def one(job) -> None:
         label, i, count, per_s, policy, defer = job
-        time.sleep(delay)
         progress(f"section 2: {label} batch {i}/{count} ({args.sleep_s:g}s, {per_s} lines/s) ...")
         results[(label, i)] = run_one(ctx, spark_script if label == "spark" else script, label, i, per_s,
                                       policy, defer)
@@ -257,12 +263,29 @@ def run(ctx: Context) -> None:
                 one(job)
             continue
         wait_quiet(args.quiet_wait)
-        progress(f"section 2: {len(wave)} batches, {parallel} at a time, started {stagger:g} s apart ...")
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            # The first `parallel` start `stagger` apart; each later one when a slot frees.
-            futures = [pool.submit(one, job, stagger * k if k < parallel else 0.0) for k, job in enumerate(wave)]
-            for f in futures:
-                f.result()
+        progress(f"section 2: {len(wave)} batches, up to {parallel} at a time, started {stagger:g} s apart ...")
+        # Each start waits for a free slot AND `stagger` after the previous start.
+        slots, threads, errors, last = threading.Semaphore(parallel), [], [], None
+
+        def slot(job) -> None:
+            try:
+                one(job)
+            except BaseException as exc:  # re-raised below: a failed batch fails the section, as before
+                errors.append(exc)
+            finally:
+                slots.release()
+
+        for job in wave:
+            slots.acquire()
+            if last is not None:
+                time.sleep(max(0.0, last + stagger - time.monotonic()))
+            last = time.monotonic()
+            threads.append(threading.Thread(target=slot, args=(job,), daemon=True))
+            threads[-1].start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
     for label, per_s, policy, defer, count in plan:
         runs = []
         if policy == BATCH_POLL and label in ("quiet", "chatty"):
@@ -291,7 +314,7 @@ def run(ctx: Context) -> None:
     ctx.report.table(
         f"2. End of batch and requests while waiting: {args.batches} quiet and {args.batches} chatty "
         f"({CHATTY_PER_S} lines/s) batches of a {args.sleep_s:g}s script (no Spark) through BatchRunner, "
-        f"default policy (dagster_livy.polling.BATCH_POLL: 1 s); {min(SIDE_RUNS, args.batches)} each of: chatty "
+        f"default policy (dagster_livy.polling.BATCH_POLL: 1 s); {side_runs(args)} each of: chatty "
         f"with lines up to {LONG_DEFER_S:g} s late (BatchRunner(page_defer_s=...), default 5 s), quiet at "
         "PollPolicy(1.0, 1.05), Spark drivers ending like the Pipes scripts (action, sleep, spark.stop(), closed "
         "line) at the default policy; "
