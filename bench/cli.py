@@ -28,11 +28,14 @@ from bench.stack import QUIET_WAITED, BenchStack
 DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05"],
          "generator": "2025-03-06", "backfill": "2025-03-10"}
 ALL_SECTIONS = "1,2,3,4,5,6,7,8"
-QUICK_SECTIONS = "1,2,3,6,7"
-# Minutes each section takes on a quiet 2-core machine with the default options / with --quick
-# (bench/README.md "Budget": how these were measured). The header prints their sum for the sections run.
-BUDGET_MIN = {1: 2.0, 2: 2.0, 3: 3.9, 4: 1.0, 5: 2.0, 6: 1.8, 7: 3.9, 8: 3.4}
-BUDGET_QUICK_MIN = {1: 1.4, 2: 1.3, 3: 1.7, 4: 1.0, 5: 1.4, 6: 0.7, 7: 2.7, 8: 1.3}
+QUICK_SECTIONS = "1,2,3,6"  # ~6 min; `--quick --sections 7` is the backfill look (~3 min)
+# Minutes each section takes on a quiet 2-core machine with the default options / with --quick,
+# each run alone (bench/README.md "Budget": from results-full-2026-11-28.txt's rows and this
+# session's runs). Section 5 runs inside section 1 and section 8 inside section 7 when both are
+# selected (estimate()); the header prints the sum for the sections run.
+BUDGET_MIN = {1: 2.1, 2: 2.9, 3: 3.9, 4: 1.0, 5: 2.0, 6: 1.8, 7: 3.9, 8: 3.9}
+BUDGET_QUICK_MIN = {1: 1.5, 2: 2.2, 3: 1.7, 4: 1.0, 5: 1.4, 6: 0.7, 7: 2.7, 8: 1.3}
+JOINED_MIN = {5: (1, 1.0), 8: (7, 2.7)}  # section: (the section it runs inside, minutes it adds there)
 START_MIN = 0.5  # the bench Livy's start and the definitions' import
 
 
@@ -54,9 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-views", type=int, default=20_000, help="section 1: page views per day (default 20000)")
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",
-                   help="a look in ~6 min: sections 1,2,3,6,7 unless --sections; section 1: 2 runs, no warm-up; "
-                        "no 10M size; section 5: 2 pairs, no warm-up; section 6: 1M rows; section 7: customer "
-                        "analytics only")
+                   help="a look in ~6 min: sections 1,2,3,6 unless --sections; section 1: 2 runs, no warm-up; "
+                        "section 2: 2 quiet + 2 chatty batches, one of each other case; no 10M size; section 5: 2 "
+                        "pairs; section 6: 1M rows; section 7: customer analytics only; section 8: 1 pair")
     p.add_argument("--sections", default=None,
                    help=f"which sections to run (default {ALL_SECTIONS}; --quick: {QUICK_SECTIONS})")
     p.add_argument("--img-dir", type=Path, default=Path(__file__).resolve().parent / "img",
@@ -84,6 +87,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sections = args.sections or (QUICK_SECTIONS if args.quick else ALL_SECTIONS)
     args.sections = {int(s) for s in sections.split(",") if s.strip()}
     return args
+
+
+def estimate(args) -> dict[int, float]:
+    """Estimated minutes per selected section on a quiet machine (see BUDGET_MIN)."""
+    est = dict(BUDGET_QUICK_MIN if args.quick else BUDGET_MIN)
+    for joined, (host, adds) in JOINED_MIN.items():
+        # quick: section 7 runs customer analytics only, so section 8 stays on its own
+        if joined in args.sections and host in args.sections and not (args.quick and joined == 8):
+            est[host] += adds if not args.quick else adds * 2 / 3
+            est[joined] = 0.1
+    return {n: round(est[n], 1) for n in sorted(args.sections)}
 
 
 def java_version() -> str:
@@ -126,10 +140,10 @@ def header(report: Report, args, stack: BenchStack, instance_dir: Path) -> None:
     report.say(f"options   runs={args.runs} warm-up={'yes' if args.warmup else 'no'} batches={args.batches} "
                f"poll-parallel={args.poll_parallel} sizes={args.sizes} quick={args.quick} budget={args.budget_min:g} "
                f"min seed={args.seed} dirty-share={args.dirty_share}")
-    est = BUDGET_QUICK_MIN if args.quick else BUDGET_MIN
+    est = estimate(args)
     report.say(f"budget    sections {','.join(str(n) for n in sorted(args.sections))}: estimated "
-               f"{START_MIN + sum(est[n] for n in args.sections):.0f} min on a quiet 2-core machine ("
-               + ", ".join(f"{n}: {est[n]:g}" for n in sorted(args.sections))
+               f"{START_MIN + sum(est.values()):.0f} min on a quiet 2-core machine ("
+               + ", ".join(f"{n}: {m:g}" for n, m in est.items())
                + f" min; start {START_MIN:g}); the goal is <= 20 min for `make bench` (bench/README.md 'Budget')")
     report.say()
 
@@ -202,8 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             elapsed[number] = (minutes, load_before, load1())
             progress(f"section {number} done in {minutes:.1f} min")
             report.say(f"  section {number} took {minutes:.1f} min, {waited:.1f} of them waiting for quiet (load avg "
-                       f"{load_before} -> {load1()}; estimated on a quiet machine: "
-                       f"{(BUDGET_QUICK_MIN if args.quick else BUDGET_MIN)[number]:g} min)")
+                       f"{load_before} -> {load1()}; estimated on a quiet machine: {estimate(args)[number]:g} min)")
             report.say()
         if args.charts:
             try:
@@ -215,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # a chart must not cost the figures
                 report.say(f"charts FAILED: {type(exc).__name__}: {exc}")
         report.say("sections  " + ", ".join(f"{n}: {m:.1f} min" for n, (m, _, _) in elapsed.items())
-                   + f" (estimated {sum((BUDGET_QUICK_MIN if args.quick else BUDGET_MIN)[n] for n in elapsed):.1f})")
+                   + f" (estimated {sum(estimate(args)[n] for n in elapsed):.1f})")
         report.say(f"total {(time.monotonic() - began) / 60:.1f} min; load avg {load1()} at the end; "
                    f"{mem_gib('MemAvailable'):.1f} GiB available at the end")
     except KeyboardInterrupt:
