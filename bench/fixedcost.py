@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     for spec in args.variant:
         name, _, extra = spec.partition("=")
-        VARIANTS[name] = extra
+        VARIANTS[name] = extra  # paths in it must be absolute: spark-submit runs in DIR
     base = (args.dir or Path(tempfile.mkdtemp(prefix="dagster-livy-fixedcost-"))).resolve()
     base.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SPARK_DRIVER_MEMORY", args.driver_memory)
@@ -175,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
                      " ".join(f"{x['job']:.1f}" for x in rs)])
     head = ["size", "variant", "kind", "n", "job s", "wall s", "tree cpu s", "exec cpu s", "jobs", "pre s",
             "in jobs s", "gaps s", "load1", "job s per run"]
+    # What every variant starts from: a rendered CDS archive or SPARK_JVM_OPTIONS applies to all of
+    # them unless a variant overrides it (--driver-java-options replaces spark.driver.extraJavaOptions).
+    rendered = [line for line in conf.read_text().splitlines() if line.startswith("spark.driver.extra")]
     text = (f"fixedcost {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} dir {base}\n"
+            f"  spark-defaults: {'; '.join(rendered) or 'no driver extraJavaOptions/extraClassPath'}\n"
             + "\n".join(f"  {v}: {VARIANTS[v] or '(rendered spark-defaults only)'}" for v in variants) + "\n"
             + format_table(head, rows) + "\n"
             + "  job = GOLD/FLOOR duration_s (in the driver, session up -> done); tree cpu = user+sys of the spark-submit\n"
