@@ -20,10 +20,12 @@ virtualenv). The rules decided here:
 from __future__ import annotations
 
 import glob
+import hashlib
 import importlib.util
 import ipaddress
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -247,16 +249,80 @@ def cluster_conf(master: str, env=None) -> str:
             "spark.executor.memory                        1g")
 
 
-def jvm_options_conf(env=None) -> str:
+def jvm_options_conf(env=None, cds: tuple[str, str] | None = None) -> str:
     """SPARK_JVM_OPTIONS: extra JVM flags for every batch's driver and executors (empty: none).
     The tests set C1-only JIT and the serial GC there: a short test job spends ~40% of its CPU
-    compiling (one small job: 12.3 -> 7.5 CPU s), and the suite is CPU-bound on two cores."""
+    compiling (one small job: 12.3 -> 7.5 CPU s), and the suite is CPU-bound on two cores.
+    `cds` (cds_settings): the driver's archive flag and class path, added to the driver's."""
     env = os.environ if env is None else env
     opts = (env.get("SPARK_JVM_OPTIONS") or "").strip()
-    if not opts:
-        return "# no SPARK_JVM_OPTIONS"
-    return (f"spark.driver.extraJavaOptions                {opts}\n"
-            f"spark.executor.extraJavaOptions              {opts}")
+    lines = []
+    driver_opts = " ".join(filter(None, [opts, cds[0] if cds else ""]))
+    if driver_opts:
+        lines.append(f"spark.driver.extraJavaOptions                {driver_opts}")
+    if opts:
+        lines.append(f"spark.executor.extraJavaOptions              {opts}")
+    if cds:
+        lines.append(f"spark.driver.extraClassPath                  {cds[1]}")
+    return "\n".join(lines) or "# no SPARK_JVM_OPTIONS, no CDS archive"
+
+
+# ---------------------------------------------------------------- class data sharing (CDS)
+# A batch's driver JVM loads ~16,000 classes (Spark SQL, Iceberg, Parquet, the JDBC catalog) from
+# jars, parsing and verifying each. A dynamic AppCDS archive (JDK 13+) holds them pre-parsed:
+# `livyctl.py cds` builds one (spark_scripts/cds_warmup.py in a driver started with
+# -XX:ArchiveClassesAtExit), and while it matches the JDK and the jars, every driver maps it.
+# The JVM only uses an archive whose class path entries come before any non-empty directory, and
+# spark-submit puts SPARK_CONF_DIR ahead of Spark's jars; so the archived drivers list the jars
+# first in spark.driver.extraClassPath (the same jars: spark.jars' and Spark's own; no jar of
+# either holds a file that SPARK_CONF_DIR provides, so the lookup order of those is unchanged).
+
+def _java_home(env) -> Path | None:
+    java = os.path.join(env["JAVA_HOME"], "bin", "java") if env.get("JAVA_HOME") else shutil.which("java")
+    return Path(os.path.realpath(java)).parent.parent if java and os.path.exists(java) else None
+
+
+def cds_classpath(layout, spark_home: str) -> list[str]:
+    """The driver class path an archive is built for and used with (spark.driver.extraClassPath)."""
+    return sorted(glob.glob(str(layout.spark_jars_dir / "*.jar"))) + [os.path.join(spark_home, "jars", "*")]
+
+
+def cds_archive(layout, spark_home: str, env=None) -> Path | None:
+    """Where the archive for this JDK and jar set lives (named by a hash of the JDK's libjvm and
+    release file and every jar's name, size and mtime: a changed JDK or jar names another file,
+    so a stale archive is never rendered); None without a java."""
+    env = os.environ if env is None else env
+    home = _java_home(env)
+    if home is None:
+        return None
+    digest = hashlib.sha256(str(home).encode())
+    jars = [p for entry in cds_classpath(layout, spark_home) for p in sorted(glob.glob(entry))]
+    for path in [home / "lib" / "server" / "libjvm.so", home / "release", *map(Path, jars)]:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return layout.local_dir / "cds" / f"spark-driver-{digest.hexdigest()[:16]}.jsa"
+
+
+def cds_settings(layout, env=None) -> tuple[str, str] | None:
+    """(JVM flag, driver class path) when SPARK_CDS allows it and the archive is built; else None."""
+    env = os.environ if env is None else env
+    mode = (env.get("SPARK_CDS") or "auto").strip().lower()
+    if mode not in ("auto", "off"):
+        raise StackError(f"SPARK_CDS must be auto (use the archive `livyctl.py cds` built, if any) or off, "
+                         f"got {env.get('SPARK_CDS')!r}")
+    if mode == "off" or not any((layout.local_dir / "cds").glob("*.jsa")):
+        return None  # nothing built (the images never build one): no need to look for Spark
+    try:
+        spark_home = layout.spark_home()
+    except StackError:
+        return None
+    archive = cds_archive(layout, spark_home, env)
+    if archive is None or not archive.is_file():
+        return None
+    return f"-XX:SharedArchiveFile={archive}", ":".join(cds_classpath(layout, spark_home))
 
 
 def render_values(layout) -> dict[str, str]:
@@ -278,7 +344,7 @@ def render_values(layout) -> dict[str, str]:
         "LAKEHOUSE_DIR": str(layout.lakehouse_dir),
         "SPARK_EVENT_LOG_DIR": str(layout.event_log_dir),
         "SPARK_CLUSTER_CONF": cluster_conf(layout.master),
-        "SPARK_JVM_OPTIONS_CONF": jvm_options_conf(),
+        "SPARK_JVM_OPTIONS_CONF": jvm_options_conf(cds=cds_settings(layout)),
         **catalog_values(layout),
         **log_values(layout),
     }

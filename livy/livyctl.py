@@ -3,6 +3,8 @@
 
     python livy/livyctl.py jars     resolve the Livy jars from Maven Central (cached, idempotent)
     python livy/livyctl.py conf     render livy.conf / spark-defaults.conf from livy/conf/*.template
+    python livy/livyctl.py cds      build the Spark drivers' class data sharing archive (idempotent;
+                                    keyed to the JDK and the jars; docs/livy.md)
     python livy/livyctl.py up       start the LivyServer JVM in the background and wait for /version
     python livy/livyctl.py down     stop it (SIGTERM) and every driver it started, also after a crash
     python livy/livyctl.py status   say whether it runs, where, whose it is, and what it left behind
@@ -43,6 +45,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -305,6 +308,56 @@ def cmd_env(layout: Layout, as_json: bool) -> None:
             print(f"export {k}={json.dumps(v)}")
 
 
+def cmd_cds(layout: Layout) -> None:
+    """Build the Spark driver's class data sharing archive for this JDK and jar set, unless built
+    (livyconf.cds_archive names it by both): spark_scripts/cds_warmup.py against a throwaway
+    catalog, in a driver JVM that writes the classes it loaded at exit. Takes about a minute; the
+    next `conf`/`up` renders it into every batch's driver options (SPARK_CDS=off: never)."""
+    java = java_binary()
+    cmd_jars(layout)
+    spark_home = layout.spark_home()
+    env = {**os.environ, "JAVA_HOME": java_home(java)}
+    archive = livyconf.cds_archive(layout, spark_home, env)
+    if archive.is_file():
+        print(f"CDS archive up to date: {archive}")
+        return
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="cds-", dir=archive.parent))
+    try:
+        # A throwaway local stack: its own run dir and SQLite catalog, local[*], no archive yet.
+        conf_env = {**env, "LIVY_RUN_DIR": str(tmp / "run"), "LAKEHOUSE_DIR": str(tmp / "lakehouse"),
+                    "SPARK_EVENT_LOG_DIR": str(tmp / "events"), "SPARK_CDS": "off"}
+        for name in ("ICEBERG_DB_HOST", "LIVY_SPARK_MASTER", "SPARK_JVM_OPTIONS"):
+            conf_env.pop(name, None)
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "conf"], env=conf_env, check=True,
+                       stdout=subprocess.DEVNULL)
+        run_env = {**conf_env, "SPARK_CONF_DIR": str(tmp / "run" / "spark-conf"), "SPARK_HOME": spark_home,
+                   "PYSPARK_PYTHON": layout.python, "PYSPARK_DRIVER_PYTHON": layout.python,
+                   "PYTHONPATH": str(REPO / "spark_scripts"), "SPARK_LOCAL_IP": "127.0.0.1"}
+        dump = tmp / "archive.jsa"
+        log = tmp / "warmup.log"
+        print("building the Spark driver's CDS archive (one small gold run, about a minute) ...")
+        with open(log, "w") as out:
+            proc = subprocess.run(
+                [os.path.join(spark_home, "bin", "spark-submit"), "--master", "local[*]",
+                 "--conf", "spark.ui.enabled=false",
+                 "--conf", f"spark.driver.extraClassPath={':'.join(livyconf.cds_classpath(layout, spark_home))}",
+                 "--driver-java-options", f"-XX:ArchiveClassesAtExit={dump}",
+                 str(REPO / "spark_scripts" / "cds_warmup.py")],
+                env=run_env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0 or not dump.is_file():
+            raise StackError(f"the CDS warm-up failed (exit {proc.returncode}); nothing changes for the batches. "
+                             f"Last lines of its output:\n{log_tail(log)}")
+        dump.replace(archive)  # atomic: a driver starting now maps a whole archive or none
+        for old in archive.parent.glob("spark-driver-*.jsa"):
+            if old != archive:
+                old.unlink(missing_ok=True)  # stale: another JDK or jar set
+        print(f"CDS archive built: {archive} ({archive.stat().st_size // 2**20} MiB); "
+              "`livyctl.py conf`/`up` renders it for every batch's driver")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def cmd_history(layout: Layout, action: str, wait_s: float = 90.0) -> int:
     """The Spark History Server of this run dir (livy/historyserver.py)."""
     if action == "up":
@@ -319,7 +372,7 @@ def cmd_history(layout: Layout, action: str, wait_s: float = 90.0) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["jars", "conf", "up", "down", "status", "check", "env", "history"])
+    parser.add_argument("command", choices=["jars", "conf", "cds", "up", "down", "status", "check", "env", "history"])
     parser.add_argument("action", nargs="?", choices=["up", "down", "status"], help="history: what to do")
     parser.add_argument("--json", action="store_true", help="env: print JSON")
     parser.add_argument("--wait", type=float, default=90.0, help="up/down: seconds to wait")
@@ -329,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_jars(layout)
     elif args.command == "conf":
         cmd_conf(layout)
+    elif args.command == "cds":
+        cmd_cds(layout)
     elif args.command == "up":
         cmd_up(layout, args.wait)
     elif args.command == "down":

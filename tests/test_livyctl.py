@@ -166,3 +166,36 @@ def test_spark_jvm_options_reach_every_driver_and_executor_only_when_set():
     assert lines == {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
                      "spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
     assert jvm_options_conf({}).startswith("#") and jvm_options_conf({"SPARK_JVM_OPTIONS": "  "}).startswith("#")
+
+
+def test_cds_archive_is_rendered_only_when_built_for_this_jdk_and_these_jars(tmp_path, monkeypatch):
+    import livyconf
+
+    local, spark_home = tmp_path / "livy", tmp_path / "pyspark"
+    for d in (local / "spark-jars", spark_home / "jars"):
+        d.mkdir(parents=True)
+    jar = make_jars(local / "spark-jars", ["iceberg.jar"]) / "iceberg.jar"
+    make_jars(spark_home / "jars", ["spark-core.jar"])
+    monkeypatch.setenv("LIVY_LOCAL_DIR", str(local))
+    monkeypatch.delenv("SPARK_CDS", raising=False)
+    layout = livyctl.Layout.from_env()
+    monkeypatch.setattr(livyctl.Layout, "spark_home", lambda self: str(spark_home))
+    assert livyconf.cds_settings(layout) is None  # nothing built: nothing rendered, no warning
+    archive = livyconf.cds_archive(layout, str(spark_home))
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"built")
+    flag, classpath = livyconf.cds_settings(layout)
+    assert flag == f"-XX:SharedArchiveFile={archive}"
+    # the jars first (the JVM maps no archive past a non-empty directory such as SPARK_CONF_DIR)
+    assert classpath == f"{jar}:{spark_home}/jars/*"
+    conf = dict(line.split(None, 1) for line in livyconf.jvm_options_conf({"SPARK_JVM_OPTIONS": "-Xss4m"},
+                                                                          (flag, classpath)).splitlines())
+    assert conf == {"spark.driver.extraJavaOptions": f"-Xss4m {flag}", "spark.executor.extraJavaOptions": "-Xss4m",
+                    "spark.driver.extraClassPath": classpath}
+    assert livyconf.cds_settings(layout, {"SPARK_CDS": "off"}) is None
+    with pytest.raises(SystemExit, match="SPARK_CDS must be auto .* got 'yes'"):
+        livyconf.cds_settings(layout, {"SPARK_CDS": "yes"})
+    # A changed jar (or JDK) names another archive: the stale one is never rendered.
+    os.utime(jar, ns=(1, 1))
+    assert livyconf.cds_archive(layout, str(spark_home)) != archive
+    assert livyconf.cds_settings(layout) is None
