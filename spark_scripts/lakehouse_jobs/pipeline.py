@@ -133,6 +133,8 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     io.dates_between(start, end)
     # Its emptiness is checked with the facts' summary below (no probe job of its own).
     products = io.read_silver(spark, c.PRODUCTS, catalog=catalog, allow_missing=True)
+    # One product dimension (its scan and window) for both fact tables, not one per table.
+    dimension = _materialize(validity.product_dimension(products))
     needs_views = table != c.SALES_SUMMARY
     facts = []
     if needs_views:
@@ -142,7 +144,7 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     valid, summaries = {}, []
     for name, classify in facts:
         df = io.read_silver(spark, name, start, end, catalog, allow_missing=True)  # dates checked below
-        classified = classify(df, products)
+        classified = classify(df, products, dimension)
         classified = _materialize(classified.select(*_kept_columns(classified, name, keep_for)))
         valid[name], _ = validity.split(classified)
         summaries.append(classified.groupBy("event_date", F.col(validity.REASON).alias("reason"))
