@@ -27,12 +27,20 @@ def _avg_order_value(revenue: F.Column, orders: F.Column) -> F.Column:
 
 def build_customer_analytics(valid_pv: DataFrame, valid_pu: DataFrame) -> DataFrame:
     """One row per (date, customer_id) with a valid page view or purchase line that day."""
-    views = valid_pv.groupBy(F.col("event_date").alias("date"), "customer_id").agg(
-        F.count(F.lit(1)).alias("page_views"),
-        F.countDistinct("session_id").alias("sessions"),
-        F.countDistinct(F.when(F.col("page_type") == "product", F.col("product_id"))).alias(
-            "products_viewed"
-        ),
+    # Two plain aggregations instead of count + two countDistinct (which Spark evaluates by
+    # expanding every row 3x): page views per session, then per customer (sessions = non-null
+    # session ids, as countDistinct counts them), and the distinct product views per customer.
+    day_customer = [F.col("event_date").alias("date"), "customer_id"]
+    per_session = valid_pv.groupBy(*day_customer, "session_id").agg(F.count(F.lit(1)).alias("_n"))
+    products = (
+        valid_pv.where(F.col("page_type") == "product").select(*day_customer, "product_id").distinct()
+        .groupBy("date", "customer_id").agg(F.count("product_id").alias("products_viewed"))
+    )
+    views = (
+        per_session.groupBy("date", "customer_id")
+        .agg(F.sum("_n").alias("page_views"), F.count("session_id").alias("sessions"))
+        .join(products, on=["date", "customer_id"], how="left")
+        .withColumn("products_viewed", F.coalesce("products_viewed", F.lit(0).cast("long")))
     )
     buys = valid_pu.groupBy(F.col("event_date").alias("date"), "customer_id").agg(
         F.countDistinct("order_id").alias("orders"),

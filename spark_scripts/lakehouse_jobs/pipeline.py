@@ -82,9 +82,44 @@ def _materialize(df: DataFrame) -> DataFrame:
     return df.localCheckpoint(eager=False)
 
 
+# The silver columns each gold table's build (gold.py) and checks (checks.py) read. A test builds
+# and checks every table from inputs narrowed to these (tests/spark/test_gold.py, test_cli.py), so a
+# column missing here fails loudly.
+COLUMNS_READ = {
+    c.CUSTOMER_ANALYTICS: {
+        c.PAGE_VIEWS: ("customer_id", "session_id", "product_id", "page_type", "event_date"),
+        c.PURCHASES: ("order_id", "customer_id", "quantity", "unit_price", "event_date"),
+    },
+    c.SALES_SUMMARY: {
+        c.PURCHASES: ("order_id", "customer_id", "quantity", "unit_price", "event_date", "category"),
+    },
+    c.PRODUCT_PERFORMANCE: {
+        c.PAGE_VIEWS: ("customer_id", "product_id", "page_type", "event_date", "category"),
+        c.PURCHASES: ("order_id", "customer_id", "product_id", "quantity", "unit_price", "event_date",
+                      "category"),
+    },
+}
+
+
+def _kept_columns(classified: DataFrame, name: str, tables) -> list[str]:
+    """The columns of `classified` (silver `name`) that the gold `tables` read, plus the reason;
+    all of them when `tables` is None."""
+    if tables is None:
+        return classified.columns
+    read = {col for t in tables for col in COLUMNS_READ[t].get(name, ())}
+    return [col for col in classified.columns if col in read or col == validity.REASON]
+
+
 def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
-                catalog: str = c.CATALOG) -> GoldInputs:
+                catalog: str = c.CATALOG, keep_for=None) -> GoldInputs:
     """Read the silver `table` needs for [start, end], split valid rows from rejected ones.
+
+    `keep_for`: the gold tables the valid rows will serve (`run_gold_job`: the one table;
+    `runner`: all of a batch's tables). Only the columns their builds and checks read
+    (COLUMNS_READ) are stored in the checkpoint, so the duplicate rule's shuffle carries no
+    `category` for customer analytics and the checkpoint holds no `event_id`/`event_time`: the
+    rule itself still sees every column (it runs below the projection), so the kept row is the
+    same. None (a notebook browsing its inputs) keeps every column.
 
     Spark actions: one summary of both silver fact tables (rejections by date and reason, and
     which dates have rows at all, which is how a missing date is found without a scan of its own)
@@ -98,6 +133,8 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     io.dates_between(start, end)
     # Its emptiness is checked with the facts' summary below (no probe job of its own).
     products = io.read_silver(spark, c.PRODUCTS, catalog=catalog, allow_missing=True)
+    # One product dimension (its scan and window) for both fact tables, not one per table.
+    dimension = _materialize(validity.product_dimension(products))
     needs_views = table != c.SALES_SUMMARY
     facts = []
     if needs_views:
@@ -107,7 +144,8 @@ def load_inputs(spark: SparkSession, table: str, start: dt.date, end: dt.date,
     valid, summaries = {}, []
     for name, classify in facts:
         df = io.read_silver(spark, name, start, end, catalog, allow_missing=True)  # dates checked below
-        classified = _materialize(classify(df, products))
+        classified = classify(df, products, dimension)
+        classified = _materialize(classified.select(*_kept_columns(classified, name, keep_for)))
         valid[name], _ = validity.split(classified)
         summaries.append(classified.groupBy("event_date", F.col(validity.REASON).alias("reason"))
                          .agg(F.count(F.lit(1)).alias("rows")).withColumn("table", F.lit(name)))
@@ -156,7 +194,10 @@ def build(inputs: GoldInputs) -> DataFrame:
     if inputs.table == c.CUSTOMER_ANALYTICS:
         return gold.build_customer_analytics(inputs.page_views, inputs.purchases)
     if inputs.table == c.SALES_SUMMARY:
-        return gold.build_sales_summary(inputs.purchases, inputs.prev_purchases)
+        prev = inputs.prev_purchases
+        if prev is not None:  # the same columns as the (possibly narrowed) purchases it is unioned with
+            prev = prev.select(*inputs.purchases.columns)
+        return gold.build_sales_summary(inputs.purchases, prev)
     return gold.build_product_performance(inputs.page_views, inputs.purchases)
 
 
@@ -197,5 +238,5 @@ def write_and_check(spark: SparkSession, inputs: GoldInputs, df: DataFrame) -> J
 def run_gold_job(spark: SparkSession, table: str, start: dt.date, end: dt.date,
                  catalog: str = c.CATALOG) -> JobResult:
     """read silver -> validate -> build gold -> write [start, end] atomically -> checks."""
-    inputs = load_inputs(spark, table, start, end, catalog)
+    inputs = load_inputs(spark, table, start, end, catalog, keep_for=(table,))
     return write_and_check(spark, inputs, build(inputs))

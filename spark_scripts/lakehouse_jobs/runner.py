@@ -39,7 +39,7 @@ def shared_inputs(spark: SparkSession, tables: list[str], start: dt.date, end: d
     """One `load_inputs` for all of `tables`, restricted per table to the silver that table reads."""
     tables = order(tables)
     primary = next((t for t in tables if c.PAGE_VIEWS in READS[t]), tables[0])
-    base = pipeline.load_inputs(spark, primary, start, end, catalog)
+    base = pipeline.load_inputs(spark, primary, start, end, catalog, keep_for=tables)
     out = {}
     for table in tables:
         reads = READS[table]

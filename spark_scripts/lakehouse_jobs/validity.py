@@ -34,9 +34,9 @@ def product_dimension(products: DataFrame) -> DataFrame:
     )
 
 
-def _with_known_product(df: DataFrame, products: DataFrame) -> DataFrame:
+def _with_known_product(df: DataFrame, products: DataFrame, dimension: DataFrame | None) -> DataFrame:
     # Left join keeps every fact row; `category` is null exactly when the product is unknown.
-    dim = F.broadcast(product_dimension(products))
+    dim = F.broadcast(product_dimension(products) if dimension is None else dimension)
     return df.join(dim, on="product_id", how="left").select(*df.columns, "category")
 
 
@@ -52,9 +52,13 @@ def _mark_duplicates(df: DataFrame, key: list[str], order: list[str]) -> DataFra
     )
 
 
-def classify_page_views(pv: DataFrame, products: DataFrame) -> DataFrame:
-    """All page views plus `category` and `reject_reason` (null = valid)."""
-    df = _with_known_product(pv, products)
+def classify_page_views(pv: DataFrame, products: DataFrame, dimension: DataFrame | None = None) -> DataFrame:
+    """All page views plus `category` and `reject_reason` (null = valid).
+
+    `dimension`: `product_dimension(products)` when the caller already has it (computed once for
+    both fact tables); None computes it here.
+    """
+    df = _with_known_product(pv, products, dimension)
     reason = (
         F.when(F.col("event_id").isNull() | F.col("customer_id").isNull(), F.lit(c.NULL_KEY))
         .when(
@@ -67,13 +71,14 @@ def classify_page_views(pv: DataFrame, products: DataFrame) -> DataFrame:
     return _mark_duplicates(df, ["event_id"], order)
 
 
-def classify_purchases(pu: DataFrame, products: DataFrame) -> DataFrame:
-    """All purchase lines plus `category` and `reject_reason` (null = valid).
+def classify_purchases(pu: DataFrame, products: DataFrame, dimension: DataFrame | None = None) -> DataFrame:
+    """All purchase lines plus `category` and `reject_reason` (null = valid); `dimension` as in
+    `classify_page_views`.
 
     A null quantity counts as non_positive_quantity and a null unit_price as negative_price:
     neither can produce a revenue, and the contract has no separate reason for them.
     """
-    df = _with_known_product(pu, products)
+    df = _with_known_product(pu, products, dimension)
     reason = (
         F.when(
             F.col("order_id").isNull() | F.col("customer_id").isNull() | F.col("product_id").isNull(),
