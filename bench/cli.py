@@ -85,7 +85,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.batches = min(args.batches, 2)
         args.warmup = False
     sections = args.sections or (QUICK_SECTIONS if args.quick else ALL_SECTIONS)
-    args.sections = {int(s) for s in sections.split(",") if s.strip()}
+    try:
+        args.sections = {int(s) for s in sections.split(",") if s.strip()}
+    except ValueError:
+        p.error(f"--sections: comma-separated numbers from {ALL_SECTIONS}, got {sections!r}")
+    unknown = sorted(args.sections - {int(s) for s in ALL_SECTIONS.split(",")})
+    if unknown or not args.sections:
+        p.error(f"--sections: no section {unknown or sections!r}; the sections are {ALL_SECTIONS}")
     return args
 
 

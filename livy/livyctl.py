@@ -313,6 +313,9 @@ def cmd_cds(layout: Layout) -> None:
     (livyconf.cds_archive names it by both): spark_scripts/cds_warmup.py against a throwaway
     catalog, in a driver JVM that writes the classes it loaded at exit. Takes about a minute; the
     next `conf`/`up` renders it into every batch's driver options (SPARK_CDS=off: never)."""
+    if livyconf.cds_settings(layout) is None and (os.environ.get("SPARK_CDS") or "").strip().lower() == "off":
+        print("SPARK_CDS=off: no CDS archive built or rendered")
+        return
     java = java_binary()
     cmd_jars(layout)
     spark_home = layout.spark_home()
@@ -349,9 +352,16 @@ def cmd_cds(layout: Layout) -> None:
             raise StackError(f"the CDS warm-up failed (exit {proc.returncode}); nothing changes for the batches. "
                              f"Last lines of its output:\n{log_tail(log)}")
         dump.replace(archive)  # atomic: a driver starting now maps a whole archive or none
+        rendered = layout.spark_conf_dir / "spark-defaults.conf"
+        in_use = rendered.read_text() if rendered.is_file() else ""
         for old in archive.parent.glob("spark-driver-*.jsa"):
-            if old != archive:
-                old.unlink(missing_ok=True)  # stale: another JDK or jar set
+            if old == archive:
+                continue
+            if str(old) in in_use:  # a running server's drivers still map it: keep it until a restart
+                print(f"kept {old.name}: the rendered spark-defaults still name it; restart Livy "
+                      "(`make down up`) to use the new archive")
+                continue
+            old.unlink(missing_ok=True)  # stale: another JDK or jar set
         print(f"CDS archive built: {archive} ({archive.stat().st_size // 2**20} MiB); "
               "`livyctl.py conf`/`up` renders it for every batch's driver")
     finally:

@@ -7,7 +7,7 @@ import pytest
 
 # The bench package's own modules (floor.py and genbench.py are spark-submit scripts, not imported).
 MODULES = ["cli", "context", "report", "runs", "stack", "charts", "gold", "polling", "scale", "kernel",
-           "notebook", "generator", "backfill", "onebatch"]
+           "notebook", "generator", "backfill", "onebatch", "fixedcost"]
 
 
 @pytest.mark.parametrize("name", MODULES)

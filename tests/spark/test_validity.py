@@ -43,11 +43,13 @@ PAGE_VIEWS = [
     ("e9", "s7", "c7", "P1", "product", ts(DAY, 13), DAY),      # duplicate
     ("e9", "s7", "c7", "P1", "product", ts(DAY, 13), DAY),      # duplicate
     ("e10", "s6", "c6", "PX", "cart", ts(DAY, 14), DAY),        # valid: not a product page
+    ("e11", None, "c1", "P3", "product", ts(DAY, 15), DAY),     # valid: no session (views, not sessions)
+    ("e12", "s1", "c1", "P1", None, ts(DAY, 16), DAY),          # valid: no page type (not a product view)
     ("e1", "s9", "c9", "P1", "product", ts(NEXT, 9), NEXT),     # same id, other day: valid
 ]
 # e3 is kept too (c2 views P1); the null-id row above it is the null_key one.
 PAGE_VIEW_REJECTS = {"null_key": 3, "unknown_product": 2, "duplicate": 3}
-VALID_EVENTS_DAY = ["e1", "e10", "e2", "e3", "e7", "e8", "e9"]
+VALID_EVENTS_DAY = ["e1", "e10", "e11", "e12", "e2", "e3", "e7", "e8", "e9"]
 
 PURCHASES = [
     # order_id, customer_id, product_id, quantity, unit_price, event_time, event_date
@@ -73,7 +75,7 @@ REVENUE_DAY = D("42.51")  # 20.00 + 2.50 + 15.00 + 5.01 + 0.00
 
 CUSTOMER_ROWS = [
     # customer_id, page_views, sessions, products_viewed, orders, items, revenue, aov, segment
-    ("c1", 2, 1, 1, 1, 3, D("22.50"), D("22.50"), "buyer"),
+    ("c1", 4, 1, 2, 1, 3, D("22.50"), D("22.50"), "buyer"),     # e11, e12: null session, null page type
     ("c11", 0, 0, 0, 1, 1, D("0.00"), D("0.00"), "buyer"),
     ("c2", 1, 1, 1, 2, 4, D("20.01"), D("10.01"), "buyer"),    # 10.005 rounds HALF_UP
     ("c4", 1, 1, 1, 0, 0, D("0.00"), None, "browser"),
