@@ -222,7 +222,8 @@ def cmd_up(layout: Layout, wait_s: float = 90.0) -> None:
     with open(layout.jvm_out, "ab") as out:
         # Own session: `down` can stop the server and every spark-submit it started as one group.
         proc = subprocess.Popen(cmd, cwd=layout.run_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=reset_stop_signal)
     layout.pid_file.write_text(f"{proc.pid}\n")
     write_state(layout, proc.pid)
     deadline = time.monotonic() + wait_s
@@ -306,6 +307,17 @@ def cmd_env(layout: Layout, as_json: bool) -> None:
     else:
         for k, v in env.items():
             print(f"export {k}={json.dumps(v)}")
+
+
+def reset_stop_signal() -> None:
+    """In the Livy JVM's child before exec: SIGTERM back to its default action.
+
+    An ignored signal stays ignored across exec, and the JVM then installs no handler for it. A
+    Livy started from a shell or harness that ignores SIGTERM would pass that on to every
+    spark-submit it starts, and Livy stops a batch (DELETE) with SIGTERM and then waits for the
+    process: the DELETE would hang and block Livy's session manager (seen once in a test run).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def cmd_cds(layout: Layout) -> None:

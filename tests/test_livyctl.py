@@ -199,3 +199,23 @@ def test_cds_archive_is_rendered_only_when_built_for_this_jdk_and_these_jars(tmp
     os.utime(jar, ns=(1, 1))
     assert livyconf.cds_archive(layout, str(spark_home)) != archive
     assert livyconf.cds_settings(layout) is None
+
+
+def test_livy_is_started_with_sigterm_at_its_default_even_when_the_caller_ignores_it():
+    """Livy stops a batch by SIGTERM to its spark-submit; an ignored SIGTERM would be inherited by
+    Livy and by every spark-submit, and a DELETE would hang. The control shows the inheritance."""
+    import signal
+    import subprocess
+
+    def sigign(preexec):
+        old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            out = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True, check=True,
+                                 preexec_fn=preexec).stdout
+        finally:
+            signal.signal(signal.SIGTERM, old)
+        mask = int(next(line for line in out.splitlines() if line.startswith("SigIgn:")).split()[1], 16)
+        return bool(mask & (1 << (signal.SIGTERM - 1)))
+
+    assert sigign(None) is True  # control: without the reset the child ignores SIGTERM too
+    assert sigign(livyctl.reset_stop_signal) is False
