@@ -59,7 +59,11 @@ def runs_wanted(args) -> int:
 
 def run_notebook(ctx: Context, nb_asset: dg.AssetsDefinition, date: str, label: str) -> JobRun:
     progress(f"section 5 run {label}: notebook asset notebook_prototypes/daily_customer_analytics [{date}] ...")
-    run = run_notebook_asset(nb_asset, ctx.instance, date, livy_pid=ctx.stack.server_pid())
+    began = time.monotonic()
+    try:
+        run = run_notebook_asset(nb_asset, ctx.instance, date, livy_pid=ctx.stack.server_pid())
+    except Exception as exc:  # noqa: BLE001 - a failed notebook run is a row, not the end of section 1
+        run = JobRun(wall_s=time.monotonic() - began, success=False, error=f"{type(exc).__name__}: {exc}"[:200])
     progress(f"  {run.wall_s:.1f}s" + ("" if run.success else f" FAILED: {run.error}"))
     return run
 
@@ -133,4 +137,4 @@ def run(ctx: Context) -> None:
          "executed .ipynb and HTML are written too)",
          "S,N = script first in the pair; others% = CPU share of other processes during the script/notebook run"]
         + (["run with section 1: each pair's script run IS section 1's Dagster->Livy run of that pair (the same job, "
-            "date and silver), the notebook run right before or after it (bench/README.md 'Budget')"] if shared else []))
+            "date and silver), the notebook run after both runs of the pair (bench/README.md 'Budget')"] if shared else []))
