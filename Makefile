@@ -150,7 +150,7 @@ screenshots: venv $(DAGSTER_HOME)/dagster.yaml
 		npm install --prefix .screenshots --no-audit --no-fund --silent playwright-core@$(PLAYWRIGHT_CORE_VERSION); }
 	$(PY) docs/screenshots.py
 
-# BENCH_ARGS=--quick for a look (~6 min quiet; the full run ~20): the full run writes bench/img/*.png too (bench/README.md "Budget").
+# BENCH_ARGS=--quick for a look (~7 min quiet; the full run ~19): the full run writes bench/img/*.png too (bench/README.md "Budget").
 BENCH_ARGS ?=
 bench: jars cds kernelspec $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m bench $(BENCH_ARGS)

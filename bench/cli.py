@@ -30,8 +30,9 @@ DATES = {"gold": "2025-03-01", "scale": ["2025-03-02", "2025-03-03", "2025-03-04
 ALL_SECTIONS = "1,2,3,4,5,6,7,8"
 QUICK_SECTIONS = "1,2,3,6"  # ~7 min; `--quick --sections 7` is the backfill look (~3 min)
 # Minutes each section takes on a quiet 2-core machine with the default options / with --quick,
-# each run alone (bench/README.md "Budget"; the full run's from results-full3-2026-11-28.txt, the
-# quick ones from results-budget-2026-11-28.txt). Section 5 runs inside section 1 and section 8 inside section 7 when both are
+# each run alone (bench/README.md "Budget"; the full run's from results-full3-2026-11-28.txt; the
+# quick ones from results-budget-2026-11-28.txt, section 3's plus its second pair at 1M, ~0.6 min).
+# Section 5 runs inside section 1 and section 8 inside section 7 when both are
 # selected (estimate()); the header prints the sum for the sections run.
 BUDGET_MIN = {1: 2.8, 2: 2.6, 3: 4.8, 4: 0.8, 5: 2.0, 6: 1.7, 7: 3.9, 8: 3.9}
 BUDGET_QUICK_MIN = {1: 1.5, 2: 2.0, 3: 2.2, 4: 1.0, 5: 1.4, 6: 0.7, 7: 2.7, 8: 1.3}
@@ -61,7 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="1M,10M", help="section 3: page views per day (default 1M,10M)")
     p.add_argument("--quick", action="store_true",
                    help="a look in ~7 min: sections 1,2,3,6 unless --sections; section 1: 2 runs, no warm-up; "
-                        "section 2: 2 quiet + 2 chatty batches, one of each other case; no 10M size; section 5: 2 "
+                        "section 2: 2 quiet + 2 chatty batches, one of each other case; section 3: 2 pairs at 1M, "
+                        "no 10M size; section 5: 2 "
                         "pairs; section 6: 1M rows; section 7: customer analytics only; section 8: 1 pair")
     p.add_argument("--sections", default=None,
                    help=f"which sections to run (default {ALL_SECTIONS}; --quick: {QUICK_SECTIONS})")

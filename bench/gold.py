@@ -47,8 +47,8 @@ def run(ctx: Context) -> None:
     # pair's Dagster->Livy run (the same job, date and silver), one run fewer per pair. The notebook
     # runs last in the pair, after both measured runs: the run that follows it (the next pair's
     # first) alternates between spark-submit and Dagster with the pairs' order, so whatever a
-    # notebook run leaves behind falls on both sides alike. (Placed next to the Dagster run, it
-    # followed it or came right before it in every pair: section 1's ratio carried that bias.)
+    # notebook run leaves behind falls on both sides (S, D, S with 5 pairs and 3 notebook runs).
+    # Placed next to the Dagster run, it came right before it or right after it in every pair.
     nb_asset, nb_pairs, nb_total = None, [], 0
     if 5 in args.sections:
         from bench import notebook

@@ -3,7 +3,8 @@
 Same Livy, same date, same silver, one run: `gold/daily_customer_analytics` through its job
 (`customer_analytics_processing`: Pipes, the spark_scripts batch) against
 `notebook_prototypes/daily_customer_analytics` (papermill on the pyspark-livy kernel, a Livy
-batch too), each materialized in process, interleaved with the order alternating. Both write
+batch too), each materialized in process, interleaved (the order alternating when this section runs
+alone; inside section 1's pairs the notebook runs last, after the script). Both write
 the same Iceberg partition with the same lakehouse_jobs functions and run the same checks.
 """
 

@@ -47,8 +47,8 @@ GOAL_20K_JOB_S = 5.0
 
 def rounds(args, n: int) -> int:
     """Gold/floor pairs at `n` page views a day: --scale-rounds below 5M (a pair takes ~30 s at
-    1M, where the two jobs' run-to-run spread is as wide as the distance to the goal), one above
-    (~100 s a pair at 10M, whose figure is far from its goal)."""
+    1M, where the two jobs' run-to-run spread is as wide as the distance to the goal), one from 5M
+    up (~100 s a pair at 10M: three would not fit the bench's 20 minutes)."""
     return args.scale_rounds if n < 5_000_000 else 1
 
 
@@ -92,13 +92,15 @@ def run(ctx: Context) -> None:
              f"time budget per step: {ctx.budget_s / 60:.0f} min (batch deleted and the size reported as not fitting "
              "beyond it; no Dagster step retry for the scale runs)",
              "floor = bench/floor.py by spark-submit on the same date, interleaved with the gold runs (sizes below 5M: "
-             "--scale-rounds pairs, gold first in odd pairs, medians of each side; 10M: one pair): read the date's silver page "
+             "--scale-rounds pairs, gold first in odd pairs, medians of each side; 5M and up: one pair; the 20k row: "
+             "section 1's median, two floor runs after it): read the date's silver page "
              "views and purchases from the catalog, the customer group-bys, full join, write parquet; no validation, "
              "checks or Iceberg commit",
              "job = Spark job in the driver (gold: the materialization's duration_s, read silver -> write -> checks; floor: "
              "session up -> parquet written); wall = Dagster->Livy run / floor spark-submit process",
              "job/floor = gold job s / floor job s (the goal's ratio); wall/floor = Dagster wall / floor spark-submit wall",
-             "jobs/stages, task s = from the Spark event log of that run (spark.eventLog.enabled for every bench batch): "
+             "jobs/stages, task s = from the Spark event log of the size's last successful gold run and last floor run "
+             "(spark.eventLog.enabled for every bench batch; job and wall are medians over the pairs): "
              "Spark jobs started, stages run (not skipped), executor run time summed over tasks (includes waiting "
              "for a core on a loaded machine), cpu s = executor CPU time summed over tasks (does not); cpu/floor = "
              "gold cpu s / floor cpu s",
@@ -199,7 +201,7 @@ def run(ctx: Context) -> None:
         pv = silver.counts.get("silver.page_views", n)
         pu = silver.counts.get("silver.purchases")
 
-        codes[name] = code_id(stack.staging_dir)
+        before = code_id(stack.staging_dir)
         golds, floors = [], []
         pairs = rounds(args, n)
         for r in range(pairs):
@@ -207,6 +209,8 @@ def run(ctx: Context) -> None:
             # inherits the other's warm page cache); medians over the pairs.
             for which in (("gold", "floor") if r % 2 == 0 else ("floor", "gold")):
                 if which == "floor":
+                    if golds and not golds[-1].success:
+                        break  # no unpaired floor run: this pair's gold did not fit
                     floors += floor_runs(ctx, date, 1)
                     continue
                 wait_quiet(args.quiet_wait)
@@ -218,6 +222,8 @@ def run(ctx: Context) -> None:
                 golds.append(g)
             if not golds[-1].success:
                 break  # a size that does not fit does not fit again
+        after = code_id(stack.staging_dir)
+        codes[name] = before if before == after else f"{before}->{after} (edited while the bench ran)"
         ok = [g for g in golds if g.success]
         gold = ok[-1] if ok else golds[-1]  # its event log: the jobs/stages/CPU columns
         status = "ok" if ok else f"does not fit (gold): {gold.error}"
