@@ -306,14 +306,20 @@ def cds_archive(layout, spark_home: str, env=None) -> Path | None:
     return layout.local_dir / "cds" / f"spark-driver-{digest.hexdigest()[:16]}.jsa"
 
 
-def cds_settings(layout, env=None) -> tuple[str, str] | None:
-    """(JVM flag, driver class path) when SPARK_CDS allows it and the archive is built; else None."""
+def cds_mode(env=None) -> str:
+    """SPARK_CDS: "auto" (the default: use the archive `livyctl.py cds` built, if any) or "off"."""
     env = os.environ if env is None else env
     mode = (env.get("SPARK_CDS") or "auto").strip().lower()
     if mode not in ("auto", "off"):
         raise StackError(f"SPARK_CDS must be auto (use the archive `livyctl.py cds` built, if any) or off, "
                          f"got {env.get('SPARK_CDS')!r}")
-    if mode == "off" or not any((layout.local_dir / "cds").glob("*.jsa")):
+    return mode
+
+
+def cds_settings(layout, env=None) -> tuple[str, str] | None:
+    """(JVM flag, driver class path) when SPARK_CDS allows it and the archive is built; else None."""
+    env = os.environ if env is None else env
+    if cds_mode(env) == "off" or not any((layout.local_dir / "cds").glob("*.jsa")):
         return None  # nothing built (the images never build one): no need to look for Spark
     try:
         spark_home = layout.spark_home()

@@ -325,7 +325,7 @@ def cmd_cds(layout: Layout) -> None:
     (livyconf.cds_archive names it by both): spark_scripts/cds_warmup.py against a throwaway
     catalog, in a driver JVM that writes the classes it loaded at exit. Takes about a minute; the
     next `conf`/`up` renders it into every batch's driver options (SPARK_CDS=off: never)."""
-    if livyconf.cds_settings(layout) is None and (os.environ.get("SPARK_CDS") or "").strip().lower() == "off":
+    if livyconf.cds_mode() == "off":
         print("SPARK_CDS=off: no CDS archive built or rendered")
         return
     java = java_binary()
